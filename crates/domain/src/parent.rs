@@ -1,0 +1,364 @@
+//! Parents: accounts looking for a childminder.
+
+use chrono::{DateTime, Utc};
+
+use crate::account::PasswordHash;
+use crate::file::FileRef;
+use crate::ids::UserId;
+use crate::patch::Patch;
+
+/// A child's gender as the apps send it; anything else is stored as "not set".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gender {
+    Male,
+    Female,
+    Diverse,
+}
+
+impl Gender {
+    /// Parses `male` / `female` / `diverse` (any case); anything else is `None`.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "male" => Some(Gender::Male),
+            "female" => Some(Gender::Female),
+            "diverse" => Some(Gender::Diverse),
+            _ => None,
+        }
+    }
+
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gender::Male => "male",
+            Gender::Female => "female",
+            Gender::Diverse => "diverse",
+        }
+    }
+}
+
+/// One of a parent's children.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Child {
+    pub name: String,
+    /// As entered ("3", "1,5"); the apps show it as text.
+    pub age: Option<String>,
+    pub gender: Option<Gender>,
+    pub notes: Option<String>,
+}
+
+impl Child {
+    /// A child entry; entries without a name are dropped (`None`).
+    pub fn new(
+        name: Option<String>,
+        age: Option<String>,
+        gender: Option<Gender>,
+        notes: Option<String>,
+    ) -> Option<Self> {
+        let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty())?;
+        Some(Self { name, age, gender, notes })
+    }
+}
+
+/// A stored parent account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parent {
+    pub id: UserId,
+    pub email: String,
+    pub phone: String,
+    pub postal_code: String,
+    pub username: String,
+    pub password: PasswordHash,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub children_ages: Option<String>,
+    pub notes: Option<String>,
+    pub number_of_children: Option<i64>,
+    pub children: Vec<Child>,
+    pub profile_image: Option<FileRef>,
+    pub email_notifications_enabled: bool,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// A registration form as received (already trimmed; empty values are `None`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParentRegistration {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub postal_code: Option<String>,
+    pub password: Option<String>,
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub children_ages: Option<String>,
+    pub notes: Option<String>,
+    pub number_of_children: Option<i64>,
+    pub children: Option<Vec<Child>>,
+    pub email_notifications_enabled: Option<bool>,
+}
+
+/// A registration that has all required fields. The password is still plain text here; the
+/// application hashes it before anything is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewParent {
+    pub email: String,
+    pub phone: String,
+    pub postal_code: String,
+    pub username: String,
+    pub plain_password: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub children_ages: Option<String>,
+    pub notes: Option<String>,
+    pub number_of_children: Option<i64>,
+    pub children: Vec<Child>,
+    pub email_notifications_enabled: bool,
+}
+
+/// Registration rules shared by both roles.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistrationError {
+    /// Required fields are missing (camelCase field names, in form order).
+    #[error("missing required fields: {}", .0.join(", "))]
+    MissingFields(Vec<&'static str>),
+}
+
+/// Joins first and last name ("Jana Beispiel"); `None` if both are empty.
+pub fn full_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
+    let joined =
+        [first, last].into_iter().flatten().map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
+    (!joined.is_empty()).then_some(joined)
+}
+
+/// Lists the required fields that are `None`, in the order given.
+pub fn missing(fields: &[(&'static str, bool)]) -> Result<(), RegistrationError> {
+    let missing: Vec<&'static str> = fields.iter().filter(|(_, present)| !present).map(|(n, _)| *n).collect();
+    if missing.is_empty() { Ok(()) } else { Err(RegistrationError::MissingFields(missing)) }
+}
+
+impl ParentRegistration {
+    /// Checks the required fields (`email`, `phone`, `postalCode`, `password`); an empty username
+    /// becomes the email, `name` becomes first + last name when those are given.
+    pub fn validate(self) -> Result<NewParent, RegistrationError> {
+        missing(&[
+            ("email", self.email.is_some()),
+            ("phone", self.phone.is_some()),
+            ("postalCode", self.postal_code.is_some()),
+            ("password", self.password.is_some()),
+        ])?;
+        let (Some(email), Some(phone), Some(postal_code), Some(plain_password)) =
+            (self.email, self.phone, self.postal_code, self.password)
+        else {
+            return Err(RegistrationError::MissingFields(vec![]));
+        };
+        let email = email.to_lowercase();
+        let username = self.username.unwrap_or_else(|| email.clone());
+        let name = full_name(self.first_name.as_deref(), self.last_name.as_deref()).or(self.name);
+        let children = self.children.unwrap_or_default();
+        let number_of_children =
+            if children.is_empty() { self.number_of_children } else { Some(children.len() as i64) };
+        Ok(NewParent {
+            email,
+            phone,
+            postal_code,
+            username,
+            plain_password,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            name,
+            address: self.address,
+            children_ages: self.children_ages,
+            notes: self.notes,
+            number_of_children,
+            children,
+            email_notifications_enabled: self.email_notifications_enabled.unwrap_or(true),
+        })
+    }
+}
+
+/// A partial update of a parent's profile (files and password are handled by the application).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParentChanges {
+    pub email: Patch<String>,
+    pub phone: Patch<String>,
+    pub postal_code: Patch<String>,
+    pub username: Patch<String>,
+    pub first_name: Patch<String>,
+    pub last_name: Patch<String>,
+    pub name: Patch<String>,
+    pub address: Patch<String>,
+    pub children_ages: Patch<String>,
+    pub notes: Patch<String>,
+    pub number_of_children: Patch<i64>,
+    pub children: Patch<Vec<Child>>,
+    pub email_notifications_enabled: Patch<bool>,
+}
+
+/// A PATCH tried to blank a field every profile must keep.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("required field {0} must not be empty")]
+pub struct BlankRequiredField(pub &'static str);
+
+/// Refuses `Clear` on any of the named required fields (first offender named).
+pub fn refuse_blank(fields: &[(&'static str, bool)]) -> Result<(), BlankRequiredField> {
+    match fields.iter().find(|(_, cleared)| *cleared) {
+        Some((name, _)) => Err(BlankRequiredField(name)),
+        None => Ok(()),
+    }
+}
+
+fn set_required(patch: Patch<String>, target: &mut String) {
+    if let Patch::Set(v) = patch {
+        *target = v;
+    }
+}
+
+impl Parent {
+    /// Applies a partial update. Fails, changing nothing, if a required field (`email`, `phone`,
+    /// `postalCode`, `username`) would become empty.
+    pub fn apply(&mut self, c: ParentChanges) -> Result<(), BlankRequiredField> {
+        refuse_blank(&[
+            ("email", c.email == Patch::Clear),
+            ("phone", c.phone == Patch::Clear),
+            ("postalCode", c.postal_code == Patch::Clear),
+            ("username", c.username == Patch::Clear),
+        ])?;
+        set_required(c.email.map(|e| e.to_lowercase()), &mut self.email);
+        set_required(c.phone, &mut self.phone);
+        set_required(c.postal_code, &mut self.postal_code);
+        set_required(c.username, &mut self.username);
+        let names_changed = c.first_name.is_present() || c.last_name.is_present();
+        c.first_name.apply_to(&mut self.first_name);
+        c.last_name.apply_to(&mut self.last_name);
+        match c.name {
+            Patch::Keep if names_changed => {
+                if let Some(n) = full_name(self.first_name.as_deref(), self.last_name.as_deref()) {
+                    self.name = Some(n);
+                }
+            }
+            other => other.apply_to(&mut self.name),
+        }
+        c.address.apply_to(&mut self.address);
+        c.children_ages.apply_to(&mut self.children_ages);
+        c.notes.apply_to(&mut self.notes);
+        c.number_of_children.apply_to(&mut self.number_of_children);
+        match c.children {
+            Patch::Keep => {}
+            Patch::Clear => {
+                self.children.clear();
+                self.number_of_children = Some(0);
+            }
+            Patch::Set(children) => {
+                self.number_of_children = Some(children.len() as i64);
+                self.children = children;
+            }
+        }
+        if let Patch::Set(v) = c.email_notifications_enabled {
+            self.email_notifications_enabled = v;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> ParentRegistration {
+        ParentRegistration {
+            email: Some("Jana@Example.org".into()),
+            phone: Some("0151".into()),
+            postal_code: Some("50667".into()),
+            password: Some("geheim123".into()),
+            first_name: Some("Jana".into()),
+            last_name: Some("Beispiel".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn registration_lists_every_missing_required_field() {
+        let err = ParentRegistration::default().validate().expect_err("must fail");
+        assert_eq!(err, RegistrationError::MissingFields(vec!["email", "phone", "postalCode", "password"]));
+    }
+
+    #[test]
+    fn registration_defaults_username_to_email_and_builds_the_name() {
+        let p = form().validate().expect("valid");
+        assert_eq!(p.email, "jana@example.org");
+        assert_eq!(p.username, "jana@example.org");
+        assert_eq!(p.name.as_deref(), Some("Jana Beispiel"));
+        assert!(p.email_notifications_enabled);
+    }
+
+    #[test]
+    fn children_without_name_are_dropped_and_counted() {
+        let mut f = form();
+        f.children = Some(
+            [
+                Child::new(Some("Mia".into()), Some("3".into()), Gender::parse(""), None),
+                Child::new(Some("  ".into()), None, None, None),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        );
+        let p = f.validate().expect("valid");
+        assert_eq!(p.children.len(), 1);
+        assert_eq!(p.children[0].gender, None);
+        assert_eq!(p.number_of_children, Some(1));
+    }
+
+    fn stored() -> Parent {
+        let n = form().validate().expect("valid");
+        Parent {
+            id: UserId::parse("65a1b2c3d4e5f60718293a01").expect("id"),
+            email: n.email,
+            phone: n.phone,
+            postal_code: n.postal_code,
+            username: n.username,
+            password: PasswordHash::from_stored("x".into()),
+            first_name: n.first_name,
+            last_name: n.last_name,
+            name: n.name,
+            address: None,
+            children_ages: None,
+            notes: None,
+            number_of_children: None,
+            children: vec![],
+            profile_image: None,
+            email_notifications_enabled: true,
+            created_at: None,
+            updated_at: None,
+        }
+    }
+
+    #[test]
+    fn a_patch_never_blanks_a_required_field() {
+        let mut p = stored();
+        let before = p.clone();
+        let err = p.apply(ParentChanges { notes: Patch::Set("x".into()), phone: Patch::Clear, ..Default::default() });
+        assert_eq!(err, Err(BlankRequiredField("phone")));
+        assert_eq!(p, before);
+    }
+
+    #[test]
+    fn a_patch_changes_only_present_fields_and_renames() {
+        let mut p = stored();
+        p.apply(ParentChanges {
+            last_name: Patch::Set("Neu".into()),
+            notes: Patch::Set("hi".into()),
+            ..Default::default()
+        })
+        .expect("valid");
+        assert_eq!(p.name.as_deref(), Some("Jana Neu"));
+        assert_eq!(p.notes.as_deref(), Some("hi"));
+        assert_eq!(p.phone, "0151");
+    }
+}
