@@ -1,0 +1,3 @@
+//! The Wimmelwelt HTTP API.
+
+pub mod config;
