@@ -47,7 +47,12 @@ pub trait ParentRepository: Send + Sync {
     /// The parent whose email (case-insensitively) or username equals `identifier`.
     async fn find_by_login(&self, identifier: &str) -> Result<Option<Parent>, RepoError>;
     /// `true` if a parent other than `except` uses this email (case-insensitive) or username.
-    async fn credentials_taken(&self, email: &str, username: &str, except: Option<&UserId>) -> Result<bool, RepoError>;
+    async fn credentials_taken<'a>(
+        &self,
+        email: &str,
+        username: &str,
+        except: Option<&'a UserId>,
+    ) -> Result<bool, RepoError>;
     /// Writes every field of `parent` (fields the service does not know are left untouched).
     /// Returns `false` if the parent no longer exists.
     async fn update(&self, parent: &Parent) -> Result<bool, RepoError>;
@@ -71,13 +76,18 @@ pub trait CaregiverRepository: Send + Sync {
     /// The caregiver whose email (case-insensitively) or username equals `identifier`.
     async fn find_by_login(&self, identifier: &str) -> Result<Option<Caregiver>, RepoError>;
     /// `true` if a caregiver other than `except` uses this email (case-insensitive) or username.
-    async fn credentials_taken(&self, email: &str, username: &str, except: Option<&UserId>) -> Result<bool, RepoError>;
+    async fn credentials_taken<'a>(
+        &self,
+        email: &str,
+        username: &str,
+        except: Option<&'a UserId>,
+    ) -> Result<bool, RepoError>;
     /// Caregivers matching the filter, newest first.
     async fn search(&self, filter: &CaregiverFilter) -> Result<Vec<Caregiver>, RepoError>;
     /// The caregiver whose current or legacy profile path is `path`.
     async fn find_by_profile_path(&self, path: &str) -> Result<Option<Caregiver>, RepoError>;
     /// `true` if a caregiver other than `except` uses `path` as current or legacy profile path.
-    async fn profile_path_taken(&self, path: &str, except: Option<&UserId>) -> Result<bool, RepoError>;
+    async fn profile_path_taken<'a>(&self, path: &str, except: Option<&'a UserId>) -> Result<bool, RepoError>;
     /// The `city` values of caregivers with exactly this postal code (one entry per caregiver).
     async fn cities_for_postal_code(&self, postal_code: &str) -> Result<Vec<String>, RepoError>;
     /// Caregivers that have no stored profile path (legacy documents), for the slug backfill.

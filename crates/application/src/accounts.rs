@@ -1,0 +1,256 @@
+//! Logging in, the caller's own account, and looking up any account by id.
+
+use std::sync::Arc;
+
+use domain::{AuthClaims, Caller, Caregiver, Parent, PasswordHash, Role, UserId};
+use ports::{CaregiverRepository, ParentRepository, PasswordHasher, RepoError, TokenService};
+
+use crate::errors::{LoginError, ProfileError};
+
+/// A parent or caregiver account.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // short-lived, one per request
+pub enum Account {
+    Parent(Parent),
+    Caregiver(Caregiver),
+}
+
+impl Account {
+    /// The account's id.
+    pub fn id(&self) -> &UserId {
+        match self {
+            Account::Parent(p) => &p.id,
+            Account::Caregiver(c) => &c.id,
+        }
+    }
+
+    /// The account's role.
+    pub fn role(&self) -> Role {
+        match self {
+            Account::Parent(_) => Role::Parent,
+            Account::Caregiver(_) => Role::Caregiver,
+        }
+    }
+
+    /// The account's email.
+    pub fn email(&self) -> &str {
+        match self {
+            Account::Parent(p) => &p.email,
+            Account::Caregiver(c) => &c.email,
+        }
+    }
+
+    fn password(&self) -> &PasswordHash {
+        match self {
+            Account::Parent(p) => &p.password,
+            Account::Caregiver(c) => &c.password,
+        }
+    }
+
+    /// The claims a token for this account carries.
+    pub fn claims(&self) -> AuthClaims {
+        AuthClaims { user_id: self.id().clone(), role: self.role(), email: self.email().to_owned() }
+    }
+}
+
+/// How much of a profile the caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// The account itself: everything but the password.
+    Owner,
+    /// Another logged-in user.
+    Member,
+    /// Nobody logged in.
+    Public,
+}
+
+impl Visibility {
+    /// The visibility of account `id` for `caller`.
+    pub fn of(caller: &Caller, id: &UserId) -> Self {
+        match caller {
+            Caller::User(c) if &c.user_id == id => Visibility::Owner,
+            Caller::User(_) => Visibility::Member,
+            Caller::Anonymous => Visibility::Public,
+        }
+    }
+}
+
+/// Login and account lookups across both roles.
+#[derive(Clone)]
+pub struct AccountService {
+    parents: Arc<dyn ParentRepository>,
+    caregivers: Arc<dyn CaregiverRepository>,
+    hasher: Arc<dyn PasswordHasher>,
+    tokens: Arc<dyn TokenService>,
+}
+
+impl std::fmt::Debug for AccountService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountService").finish_non_exhaustive()
+    }
+}
+
+/// A bcrypt hash of a random string: checked when no account matches, so that "unknown user" and
+/// "wrong password" take the same time.
+const DUMMY_HASH: &str = "$2b$10$YxWCELtuJEAub0lROkpk9.dHe/tlmTEtl.oqlnhqyAz.amGQHFZxe";
+
+impl AccountService {
+    /// A service over these ports.
+    pub fn new(
+        parents: Arc<dyn ParentRepository>,
+        caregivers: Arc<dyn CaregiverRepository>,
+        hasher: Arc<dyn PasswordHasher>,
+        tokens: Arc<dyn TokenService>,
+    ) -> Self {
+        Self { parents, caregivers, hasher, tokens }
+    }
+
+    /// Logs in by email (case-insensitive) or username. A matching legacy plain-text password is
+    /// replaced by a bcrypt hash in the same step. Returns the account and a fresh token.
+    #[tracing::instrument(skip_all)]
+    pub async fn login(&self, identifier: &str, password: &str) -> Result<(Account, String), LoginError> {
+        let identifier = identifier.trim();
+        if identifier.is_empty() || password.is_empty() {
+            return Err(LoginError::MissingCredentials);
+        }
+        let account = match self.parents.find_by_login(identifier).await? {
+            Some(p) => Some(Account::Parent(p)),
+            None => self.caregivers.find_by_login(identifier).await?.map(Account::Caregiver),
+        };
+        let Some(account) = account else {
+            let _ = self.hasher.verify(password, &PasswordHash::Bcrypt(DUMMY_HASH.to_owned())).await;
+            return Err(LoginError::InvalidCredentials);
+        };
+        if !self.hasher.verify(password, account.password()).await.map_err(LoginError::Unknown)? {
+            tracing::info!(user_id = %account.id(), "login refused: wrong password");
+            return Err(LoginError::InvalidCredentials);
+        }
+        if matches!(account.password(), PasswordHash::LegacyPlain(_)) {
+            let hash = self.hasher.hash(password).await.map_err(LoginError::Unknown)?;
+            match &account {
+                Account::Parent(p) => self.parents.set_password(&p.id, &hash).await?,
+                Account::Caregiver(c) => self.caregivers.set_password(&c.id, &hash).await?,
+            }
+            tracing::info!(user_id = %account.id(), "legacy plain-text password upgraded to bcrypt");
+        }
+        let token = self.tokens.issue(&account.claims()).map_err(LoginError::Unknown)?;
+        tracing::info!(user_id = %account.id(), role = account.role().as_str(), "login");
+        Ok((account, token))
+    }
+
+    /// The caller's own account with a fresh token. `NotFound` if the account was deleted.
+    pub async fn me(&self, caller: &Caller) -> Result<(Account, String), ProfileError> {
+        let Caller::User(claims) = caller else { return Err(ProfileError::Unauthorized) };
+        let account = self.find(&claims.user_id, Some(claims.role)).await?.ok_or(ProfileError::NotFound)?;
+        let token = self.tokens.issue(&account.claims()).map_err(ProfileError::Unknown)?;
+        Ok((account, token))
+    }
+
+    /// Any account by id, for a logged-in caller, with what the caller may see of it.
+    pub async fn user(&self, caller: &Caller, id: &str) -> Result<(Account, Visibility), ProfileError> {
+        if !caller.is_authenticated() {
+            return Err(ProfileError::Unauthorized);
+        }
+        let id = UserId::parse(id).map_err(|_| ProfileError::NotFound)?;
+        let account = self.find(&id, None).await?.ok_or(ProfileError::NotFound)?;
+        Ok((account, Visibility::of(caller, &id)))
+    }
+
+    /// Finds an account in the collection of `role_hint` first, then in the other.
+    async fn find(&self, id: &UserId, role_hint: Option<Role>) -> Result<Option<Account>, RepoError> {
+        if role_hint != Some(Role::Caregiver)
+            && let Some(p) = self.parents.find_by_id(id).await?
+        {
+            return Ok(Some(Account::Parent(p)));
+        }
+        if let Some(c) = self.caregivers.find_by_id(id).await? {
+            return Ok(Some(Account::Caregiver(c)));
+        }
+        if role_hint == Some(Role::Caregiver) {
+            return Ok(self.parents.find_by_id(id).await?.map(Account::Parent));
+        }
+        Ok(None)
+    }
+
+    /// Tokens (used by handlers that must issue one).
+    pub fn tokens(&self) -> &Arc<dyn TokenService> {
+        &self.tokens
+    }
+}
+
+/// `true` if a parent or a caregiver (other than `except`) already uses this email or username.
+pub(crate) async fn credentials_taken(
+    parents: &dyn ParentRepository,
+    caregivers: &dyn CaregiverRepository,
+    email: &str,
+    username: &str,
+    except: Option<&UserId>,
+) -> Result<bool, RepoError> {
+    Ok(parents.credentials_taken(email, username, except).await?
+        || caregivers.credentials_taken(email, username, except).await?)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) mod tests {
+    use mockall::predicate::*;
+    use ports::{MockCaregiverRepository, MockParentRepository, MockPasswordHasher, MockTokenService};
+
+    use super::*;
+    use crate::parents::tests::parent;
+
+    fn service(p: MockParentRepository, c: MockCaregiverRepository, h: MockPasswordHasher) -> AccountService {
+        let mut t = MockTokenService::new();
+        t.expect_issue().returning(|c| Ok(format!("token-for-{}", c.user_id)));
+        AccountService::new(Arc::new(p), Arc::new(c), Arc::new(h), Arc::new(t))
+    }
+
+    #[tokio::test]
+    async fn a_legacy_plain_password_is_upgraded_on_login() {
+        let mut p = MockParentRepository::new();
+        let mut stored = parent("65a1b2c3d4e5f60718293a02");
+        stored.password = PasswordHash::LegacyPlain("klartext".into());
+        p.expect_find_by_login().with(eq("tomalt")).returning(move |_| Ok(Some(stored.clone())));
+        p.expect_set_password()
+            .withf(|id, h| {
+                id.as_str() == "65a1b2c3d4e5f60718293a02" && matches!(h, PasswordHash::Bcrypt(s) if s == "$hash")
+            })
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let mut h = MockPasswordHasher::new();
+        h.expect_verify().returning(|plain, stored| Ok(stored.stored() == plain));
+        h.expect_hash().returning(|_| Ok(PasswordHash::Bcrypt("$hash".into())));
+        let (account, token) = service(p, MockCaregiverRepository::new(), h).login("tomalt", "klartext").await.unwrap();
+        assert_eq!(account.role(), Role::Parent);
+        assert_eq!(token, "token-for-65a1b2c3d4e5f60718293a02");
+    }
+
+    #[tokio::test]
+    async fn unknown_identifier_and_wrong_password_look_the_same() {
+        let mut p = MockParentRepository::new();
+        p.expect_find_by_login().returning(|i| Ok((i == "jana").then(|| parent("65a1b2c3d4e5f60718293a01"))));
+        let mut c = MockCaregiverRepository::new();
+        c.expect_find_by_login().returning(|_| Ok(None));
+        let mut h = MockPasswordHasher::new();
+        h.expect_verify().times(2).returning(|_, _| Ok(false));
+        let s = service(p, c, h);
+        assert!(matches!(s.login("nobody", "x").await, Err(LoginError::InvalidCredentials)));
+        assert!(matches!(s.login("jana", "wrong").await, Err(LoginError::InvalidCredentials)));
+    }
+
+    #[tokio::test]
+    async fn missing_credentials_are_refused_without_a_lookup() {
+        let s = service(MockParentRepository::new(), MockCaregiverRepository::new(), MockPasswordHasher::new());
+        assert!(matches!(s.login(" ", "x").await, Err(LoginError::MissingCredentials)));
+        assert!(matches!(s.login("a", "").await, Err(LoginError::MissingCredentials)));
+    }
+
+    #[tokio::test]
+    async fn user_lookup_requires_a_token() {
+        let s = service(MockParentRepository::new(), MockCaregiverRepository::new(), MockPasswordHasher::new());
+        assert!(matches!(
+            s.user(&Caller::Anonymous, "65a1b2c3d4e5f60718293a01").await,
+            Err(ProfileError::Unauthorized)
+        ));
+    }
+}

@@ -1,0 +1,347 @@
+//! Parent registration and profile management.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use domain::{Caller, FileRef, Parent, ParentChanges, ParentRegistration, UserId};
+use ports::{CaregiverRepository, MatchRepository, ParentRepository, PasswordHasher};
+
+use crate::accounts::{Visibility, credentials_taken};
+use crate::errors::{ProfileError, RegisterError};
+use crate::files::FileService;
+use crate::uploads::{FileChange, UploadData, UploadKind};
+
+/// Storage folder of parents' profile images.
+pub const PROFILE_IMAGE_FOLDER: &str = "parents/profile-images";
+
+/// Parents: register, read, update, delete.
+#[derive(Clone)]
+pub struct ParentService {
+    parents: Arc<dyn ParentRepository>,
+    caregivers: Arc<dyn CaregiverRepository>,
+    matches: Arc<dyn MatchRepository>,
+    hasher: Arc<dyn PasswordHasher>,
+    files: FileService,
+}
+
+impl std::fmt::Debug for ParentService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParentService").finish_non_exhaustive()
+    }
+}
+
+/// Ensures the caller is the account `id` (401 without a token, 403 for someone else).
+pub(crate) fn require_owner(caller: &Caller, id: &UserId) -> Result<(), ProfileError> {
+    match caller {
+        Caller::Anonymous => Err(ProfileError::Unauthorized),
+        c if c.is(id) => Ok(()),
+        _ => Err(ProfileError::Forbidden),
+    }
+}
+
+impl ParentService {
+    /// A service over these ports.
+    pub fn new(
+        parents: Arc<dyn ParentRepository>,
+        caregivers: Arc<dyn CaregiverRepository>,
+        matches: Arc<dyn MatchRepository>,
+        hasher: Arc<dyn PasswordHasher>,
+        files: FileService,
+    ) -> Self {
+        Self { parents, caregivers, matches, hasher, files }
+    }
+
+    /// Registers a parent. Nothing is stored if a rule fails; an uploaded image is removed again if
+    /// the account cannot be stored.
+    #[tracing::instrument(skip_all)]
+    pub async fn register(&self, form: ParentRegistration, image: Option<UploadData>) -> Result<Parent, RegisterError> {
+        let new = form.validate()?;
+        let image = image.map(|i| self.files.decode(UploadKind::Image, &i)).transpose()?;
+        if credentials_taken(&*self.parents, &*self.caregivers, &new.email, &new.username, None).await? {
+            return Err(RegisterError::Duplicate);
+        }
+        let password = self.hasher.hash(&new.plain_password).await.map_err(RegisterError::Unknown)?;
+        let now = Utc::now();
+        let profile_image = match image {
+            Some(i) => Some(self.files.store_upload(PROFILE_IMAGE_FOLDER, i, now).await?),
+            None => None,
+        };
+        let parent = Parent {
+            id: UserId::generate(now),
+            email: new.email,
+            phone: new.phone,
+            postal_code: new.postal_code,
+            username: new.username,
+            password,
+            first_name: new.first_name,
+            last_name: new.last_name,
+            name: new.name,
+            address: new.address,
+            children_ages: new.children_ages,
+            notes: new.notes,
+            number_of_children: new.number_of_children,
+            children: new.children,
+            profile_image,
+            email_notifications_enabled: new.email_notifications_enabled,
+            created_at: Some(now),
+            updated_at: Some(now),
+        };
+        if let Err(e) = self.parents.insert(&parent).await {
+            self.files.delete_quietly(parent.profile_image.iter()).await;
+            return Err(e.into());
+        }
+        tracing::info!(user_id = %parent.id, "parent registered");
+        Ok(parent)
+    }
+
+    /// A parent's profile: the owner sees everything, other users the public part; anonymous
+    /// callers are refused.
+    pub async fn get(&self, caller: &Caller, id: &str) -> Result<(Parent, Visibility), ProfileError> {
+        if !caller.is_authenticated() {
+            return Err(ProfileError::Unauthorized);
+        }
+        let id = UserId::parse(id).map_err(|_| ProfileError::NotFound)?;
+        let parent = self.parents.find_by_id(&id).await?.ok_or(ProfileError::NotFound)?;
+        Ok((parent, Visibility::of(caller, &id)))
+    }
+
+    /// Partially updates the caller's own profile.
+    #[tracing::instrument(skip_all, fields(user_id = id))]
+    pub async fn update(
+        &self,
+        caller: &Caller,
+        id: &str,
+        changes: ParentChanges,
+        image: FileChange,
+        password: Option<String>,
+    ) -> Result<Parent, ProfileError> {
+        let id = UserId::parse(id).map_err(|_| match caller {
+            Caller::Anonymous => ProfileError::Unauthorized,
+            _ => ProfileError::Forbidden,
+        })?;
+        require_owner(caller, &id)?;
+        let mut parent = self.parents.find_by_id(&id).await?.ok_or(ProfileError::NotFound)?;
+        let credentials_change = changes.email.is_present() || changes.username.is_present();
+        parent.apply(changes)?;
+        if credentials_change
+            && credentials_taken(&*self.parents, &*self.caregivers, &parent.email, &parent.username, Some(&id)).await?
+        {
+            return Err(ProfileError::Duplicate);
+        }
+        let new_image = match &image {
+            FileChange::Replace(data) => Some(self.files.decode(UploadKind::Image, data)?),
+            _ => None,
+        };
+        if let Some(plain) = password.filter(|p| !p.is_empty()) {
+            parent.password = self.hasher.hash(&plain).await.map_err(ProfileError::Unknown)?;
+        }
+        let old_image = parent.profile_image.clone();
+        let mut stored: Option<FileRef> = None;
+        match image {
+            FileChange::Keep => {}
+            FileChange::Remove => parent.profile_image = None,
+            FileChange::Replace(_) => {
+                if let Some(upload) = new_image {
+                    let r = self.files.store_upload(PROFILE_IMAGE_FOLDER, upload, Utc::now()).await?;
+                    stored = Some(r.clone());
+                    parent.profile_image = Some(r);
+                }
+            }
+        }
+        parent.updated_at = Some(Utc::now());
+        match self.parents.update(&parent).await {
+            Ok(true) => {}
+            Ok(false) => {
+                self.files.delete_quietly(stored.iter()).await;
+                return Err(ProfileError::NotFound);
+            }
+            Err(e) => {
+                self.files.delete_quietly(stored.iter()).await;
+                return Err(e.into());
+            }
+        }
+        if let Some(old) = old_image
+            && parent.profile_image.as_ref().is_none_or(|new| !new.same_file(&old))
+        {
+            self.files.delete_quietly([&old]).await;
+        }
+        Ok(parent)
+    }
+
+    /// Deletes the caller's own account, its profile image and its matches.
+    #[tracing::instrument(skip_all, fields(user_id = id))]
+    pub async fn delete(&self, caller: &Caller, id: &str) -> Result<(), ProfileError> {
+        let id = UserId::parse(id).map_err(|_| match caller {
+            Caller::Anonymous => ProfileError::Unauthorized,
+            _ => ProfileError::NotFound,
+        })?;
+        require_owner(caller, &id)?;
+        let parent = self.parents.find_by_id(&id).await?.ok_or(ProfileError::NotFound)?;
+        if !self.parents.delete(&id).await? {
+            return Err(ProfileError::NotFound);
+        }
+        self.files.delete_quietly(parent.profile_image.iter()).await;
+        if let Err(e) = self.matches.delete_for_user(&id).await {
+            tracing::warn!(error = %e, "could not delete the matches of a deleted parent");
+        }
+        tracing::info!(user_id = %id, "parent deleted");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) mod tests {
+    use domain::{AuthClaims, PasswordHash, Patch, Role, UploadPolicy};
+    use ports::{
+        MockBlobStore, MockCaregiverRepository, MockMatchRepository, MockParentRepository, MockPasswordHasher,
+    };
+
+    use super::*;
+    use crate::files::UrlSigner;
+    use crate::uploads::tests::PNG_B64;
+
+    pub(crate) fn parent(id: &str) -> Parent {
+        Parent {
+            id: UserId::parse(id).unwrap(),
+            email: "jana@example.org".into(),
+            phone: "0151".into(),
+            postal_code: "50667".into(),
+            username: "jana".into(),
+            password: PasswordHash::Bcrypt("$2b$...".into()),
+            first_name: Some("Jana".into()),
+            last_name: None,
+            name: Some("Jana".into()),
+            address: None,
+            children_ages: None,
+            notes: None,
+            number_of_children: None,
+            children: vec![],
+            profile_image: Some(FileRef {
+                key: Some("parents/profile-images/old.png".into()),
+                url: "/uploads/parents/profile-images/old.png".into(),
+                file_name: None,
+                mime_type: None,
+                size: None,
+                uploaded_at: None,
+            }),
+            email_notifications_enabled: true,
+            created_at: None,
+            updated_at: None,
+        }
+    }
+
+    const OWNER: &str = "65a1b2c3d4e5f60718293a01";
+    const OTHER: &str = "65a1b2c3d4e5f60718293a09";
+
+    fn caller(id: &str) -> Caller {
+        Caller::User(AuthClaims {
+            user_id: UserId::parse(id).unwrap(),
+            role: Role::Parent,
+            email: "x@example.org".into(),
+        })
+    }
+
+    fn files(store: MockBlobStore) -> FileService {
+        FileService::new(Arc::new(store), UploadPolicy::default(), UrlSigner::new(b"k"), None)
+    }
+
+    fn service(p: MockParentRepository, store: MockBlobStore) -> ParentService {
+        let mut c = MockCaregiverRepository::new();
+        c.expect_credentials_taken().returning(|_, _, _| Ok(false));
+        let mut h = MockPasswordHasher::new();
+        h.expect_hash().returning(|_| Ok(PasswordHash::Bcrypt("$new".into())));
+        let mut m = MockMatchRepository::new();
+        m.expect_delete_for_user().returning(|_| Ok(0));
+        ParentService::new(Arc::new(p), Arc::new(c), Arc::new(m), Arc::new(h), files(store))
+    }
+
+    fn local_store() -> MockBlobStore {
+        let mut s = MockBlobStore::new();
+        s.expect_mode().return_const(domain::StorageMode::Local);
+        s
+    }
+
+    #[tokio::test]
+    async fn another_users_update_is_forbidden_and_changes_nothing() {
+        let s = service(MockParentRepository::new(), local_store());
+        let r = s.update(&caller(OTHER), OWNER, ParentChanges::default(), FileChange::Remove, None).await;
+        assert!(matches!(r, Err(ProfileError::Forbidden)));
+        let r = s.delete(&caller(OTHER), OWNER).await;
+        assert!(matches!(r, Err(ProfileError::Forbidden)));
+        let r = s.update(&Caller::Anonymous, OWNER, ParentChanges::default(), FileChange::Keep, None).await;
+        assert!(matches!(r, Err(ProfileError::Unauthorized)));
+    }
+
+    #[tokio::test]
+    async fn a_new_image_replaces_and_deletes_the_old_one() {
+        let mut p = MockParentRepository::new();
+        p.expect_find_by_id().returning(|_| Ok(Some(parent(OWNER))));
+        p.expect_update()
+            .withf(|p| {
+                p.profile_image
+                    .as_ref()
+                    .is_some_and(|f| f.key.as_deref().is_some_and(|k| k.ends_with(".png") && !k.ends_with("old.png")))
+            })
+            .times(1)
+            .returning(|_| Ok(true));
+        let mut store = local_store();
+        store
+            .expect_put()
+            .withf(|k, _, ct| k.as_str().starts_with(PROFILE_IMAGE_FOLDER) && ct == "image/png")
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        store.expect_delete().withf(|k| k.as_str() == "parents/profile-images/old.png").times(1).returning(|_| Ok(()));
+        let s = service(p, store);
+        let image = FileChange::Replace(UploadData { data: PNG_B64.into(), file_name: Some("neu.png".into()) });
+        let updated = s.update(&caller(OWNER), OWNER, ParentChanges::default(), image, None).await.unwrap();
+        assert!(updated.profile_image.unwrap().url.starts_with("/uploads/parents/profile-images/"));
+    }
+
+    #[tokio::test]
+    async fn blanking_a_required_field_fails_before_any_write() {
+        let mut p = MockParentRepository::new();
+        p.expect_find_by_id().returning(|_| Ok(Some(parent(OWNER))));
+        p.expect_update().never();
+        let s = service(p, local_store());
+        let changes = ParentChanges { postal_code: Patch::Clear, ..Default::default() };
+        let r = s.update(&caller(OWNER), OWNER, changes, FileChange::Keep, None).await;
+        assert!(matches!(r, Err(ProfileError::BlankRequired("postalCode"))));
+    }
+
+    #[tokio::test]
+    async fn registration_refuses_taken_credentials_before_storing_files() {
+        let mut p = MockParentRepository::new();
+        p.expect_credentials_taken()
+            .withf(|e, u, except| e == "jana@example.org" && u == "jana@example.org" && except.is_none())
+            .returning(|_, _, _| Ok(true));
+        p.expect_insert().never();
+        let s = service(p, local_store());
+        let form = ParentRegistration {
+            email: Some("Jana@example.org".into()),
+            phone: Some("1".into()),
+            postal_code: Some("50667".into()),
+            password: Some("pw".into()),
+            ..Default::default()
+        };
+        let r = s.register(form, Some(UploadData { data: PNG_B64.into(), file_name: None })).await;
+        assert!(matches!(r, Err(RegisterError::Duplicate)));
+    }
+
+    #[tokio::test]
+    async fn anonymous_callers_cannot_read_parents() {
+        let s = service(MockParentRepository::new(), local_store());
+        assert!(matches!(s.get(&Caller::Anonymous, OWNER).await, Err(ProfileError::Unauthorized)));
+    }
+
+    #[tokio::test]
+    async fn deleting_removes_the_image_and_matches() {
+        let mut p = MockParentRepository::new();
+        p.expect_find_by_id().returning(|_| Ok(Some(parent(OWNER))));
+        p.expect_delete().times(1).returning(|_| Ok(true));
+        let mut store = local_store();
+        store.expect_delete().withf(|k| k.as_str() == "parents/profile-images/old.png").times(1).returning(|_| Ok(()));
+        let s = service(p, store);
+        s.delete(&caller(OWNER), OWNER).await.unwrap();
+    }
+}

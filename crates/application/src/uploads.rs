@@ -1,0 +1,169 @@
+//! Files uploaded inside JSON bodies as data URLs or bare base64.
+
+use base64::Engine as _;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use bytes::Bytes;
+use domain::{AcceptedType, UploadError, UploadPolicy};
+
+/// An upload as the apps send it: a data URL (`data:image/png;base64,…`) or bare base64, and an
+/// optional original file name.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UploadData {
+    pub data: String,
+    pub file_name: Option<String>,
+}
+
+impl std::fmt::Debug for UploadData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadData").field("len", &self.data.len()).field("file_name", &self.file_name).finish()
+    }
+}
+
+/// What one file field of a PATCH asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum FileChange {
+    /// Absent (or the existing URL sent back): keep the stored file.
+    #[default]
+    Keep,
+    /// `null` / `"null"`: delete the stored file.
+    Remove,
+    /// New content: store it and delete the old file.
+    Replace(UploadData),
+}
+
+/// Which content a field accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadKind {
+    /// Images only (profile pictures, logos, galleries).
+    Image,
+    /// PDF only (the caregiver's concept).
+    Pdf,
+    /// Any accepted type: images, PDF, Word, Excel, PowerPoint (contracts, attachments).
+    Document,
+}
+
+/// An upload that passed the rules, ready to store.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DecodedUpload {
+    pub bytes: Bytes,
+    pub accepted: AcceptedType,
+    pub file_name: Option<String>,
+}
+
+impl std::fmt::Debug for DecodedUpload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecodedUpload")
+            .field("len", &self.bytes.len())
+            .field("accepted", &self.accepted)
+            .field("file_name", &self.file_name)
+            .finish()
+    }
+}
+
+const LENIENT: GeneralPurposeConfig =
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT);
+const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
+
+/// Decodes and checks an upload: size first (before decoding), then base64, then the real type
+/// from the content's magic bytes against `kind`. The declared type of a data URL is ignored.
+pub fn decode(policy: &UploadPolicy, kind: UploadKind, upload: &UploadData) -> Result<DecodedUpload, UploadError> {
+    let payload = match upload.data.trim().strip_prefix("data:") {
+        Some(rest) => {
+            let (meta, data) = rest.split_once(',').ok_or(UploadError::InvalidBase64)?;
+            if !meta.to_ascii_lowercase().ends_with(";base64") {
+                return Err(UploadError::InvalidBase64);
+            }
+            data
+        }
+        None => upload.data.trim(),
+    };
+    let compact: String = payload.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    if compact.len() as u64 > policy.max_base64_len() {
+        return Err(UploadError::TooLarge);
+    }
+    if compact.is_empty() {
+        return Err(UploadError::InvalidBase64);
+    }
+    let bytes =
+        STANDARD.decode(&compact).or_else(|_| URL_SAFE.decode(&compact)).map_err(|_| UploadError::InvalidBase64)?;
+    let sniffed = infer::get(&bytes).map(|t| t.mime_type());
+    let accepted = policy.check(sniffed, bytes.len() as u64)?;
+    let fits = match kind {
+        UploadKind::Image => domain::upload::is_image(accepted.mime_type),
+        UploadKind::Pdf => accepted.mime_type == "application/pdf",
+        UploadKind::Document => true,
+    };
+    if !fits {
+        return Err(UploadError::UnsupportedType);
+    }
+    let file_name = upload.file_name.as_deref().map(sanitize_file_name).filter(|n| !n.is_empty());
+    Ok(DecodedUpload { bytes: Bytes::from(bytes), accepted, file_name })
+}
+
+/// Keeps only the last path segment of a client-supplied name and drops control characters.
+fn sanitize_file_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    last.chars().filter(|c| !c.is_control()).take(255).collect::<String>().trim().to_owned()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A real 1×1 PNG.
+    pub const PNG_B64: &str =
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+    /// A minimal PDF header (enough for magic-byte detection).
+    pub const PDF_B64: &str =
+        "JVBERi0xLjQKJcOkw7zDtsOfCjEgMCBvYmoKPDwvVHlwZS9DYXRhbG9nPj4KZW5kb2JqCnRyYWlsZXIKPDwvUm9vdCAxIDAgUj4+CiUlRU9G";
+
+    fn up(data: &str) -> UploadData {
+        UploadData { data: data.to_owned(), file_name: Some("../../ich.png".into()) }
+    }
+
+    #[test]
+    fn data_urls_and_bare_base64_decode_to_the_same_png() {
+        let p = UploadPolicy::default();
+        let a = decode(&p, UploadKind::Image, &up(&format!("data:image/png;base64,{PNG_B64}"))).expect("data url");
+        let b = decode(&p, UploadKind::Image, &up(PNG_B64)).expect("bare");
+        assert_eq!(a.bytes, b.bytes);
+        assert_eq!(a.accepted.extension, "png");
+        assert_eq!(a.file_name.as_deref(), Some("ich.png"));
+    }
+
+    #[test]
+    fn the_declared_type_is_not_trusted() {
+        let p = UploadPolicy::default();
+        // "MZ" executable header announced as a PNG.
+        let exe = STANDARD.encode(b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00");
+        assert_eq!(
+            decode(&p, UploadKind::Document, &up(&format!("data:image/png;base64,{exe}"))),
+            Err(UploadError::UnsupportedType)
+        );
+    }
+
+    #[test]
+    fn invalid_base64_is_refused() {
+        let p = UploadPolicy::default();
+        assert_eq!(decode(&p, UploadKind::Image, &up("not base64 at all!!")), Err(UploadError::InvalidBase64));
+        assert_eq!(decode(&p, UploadKind::Image, &up("data:image/png,rawtext")), Err(UploadError::InvalidBase64));
+        assert_eq!(decode(&p, UploadKind::Image, &up("")), Err(UploadError::InvalidBase64));
+    }
+
+    #[test]
+    fn too_large_uploads_are_refused_before_decoding() {
+        let p = UploadPolicy { max_bytes: 10 };
+        assert_eq!(decode(&p, UploadKind::Image, &up(PNG_B64)), Err(UploadError::TooLarge));
+    }
+
+    #[test]
+    fn kinds_restrict_the_accepted_types() {
+        let p = UploadPolicy::default();
+        assert_eq!(decode(&p, UploadKind::Image, &up(PDF_B64)), Err(UploadError::UnsupportedType));
+        assert_eq!(decode(&p, UploadKind::Pdf, &up(PNG_B64)), Err(UploadError::UnsupportedType));
+        assert!(decode(&p, UploadKind::Pdf, &up(PDF_B64)).is_ok());
+        assert!(decode(&p, UploadKind::Document, &up(PDF_B64)).is_ok());
+    }
+}
