@@ -3,6 +3,8 @@
 //! use cases never name an adapter.
 
 pub mod accounts;
+#[cfg(feature = "contract-tests")]
+pub mod contract;
 pub mod files;
 pub mod security;
 
