@@ -36,6 +36,14 @@ impl<T> Patch<T> {
         }
     }
 
+    /// The value if `Set`; `None` for `Keep` and `Clear` (registration forms: "not set").
+    pub fn into_set(self) -> Option<T> {
+        match self {
+            Patch::Set(v) => Some(v),
+            _ => None,
+        }
+    }
+
     /// Builds a patch from "was the field present" and its (possibly empty) value.
     pub fn from_present(present: bool, value: Option<T>) -> Self {
         match (present, value) {

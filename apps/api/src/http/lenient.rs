@@ -1,0 +1,396 @@
+//! Reading the apps' whole-form JSON bodies liberally: `""`, `null` and missing all mean "not
+//! set", numbers may come as strings, booleans as `"true"`, dates as `YYYY-MM-DD` or ISO strings,
+//! unknown fields are ignored. Only required fields, upload rules and security rules reject.
+
+use application::{ContractItem, FileChange, GalleryItem, UploadData};
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::{Child, Gender, Opaque, Patch, TimeSlot};
+use serde_json::{Map, Value};
+
+/// A JSON object body read field by field.
+#[derive(Debug)]
+pub struct Form<'a>(pub &'a Map<String, Value>);
+
+fn trimmed(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+/// Text of a scalar value (`null` and empty text are `None`).
+fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => trimmed(s),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn int_of(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f.trunc() as i64)),
+        Value::String(s) => {
+            let t = s.trim();
+            t.parse::<i64>()
+                .ok()
+                .or_else(|| t.replace(',', ".").parse::<f64>().ok().filter(|f| f.is_finite()).map(|f| f.trunc() as i64))
+        }
+        _ => None,
+    }
+}
+
+fn bool_of(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => n.as_i64().map(|i| i != 0),
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" | "ja" => Some(true),
+            "false" | "0" | "no" | "off" | "nein" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Parses `YYYY-MM-DD`, RFC 3339, or `YYYY-MM-DDTHH:MM[:SS]` without zone (as UTC).
+pub fn date_of(v: &Value) -> Option<DateTime<Utc>> {
+    let s = v.as_str()?.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+        return Some(d.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return d.and_hms_opt(0, 0, 0).map(|dt| dt.and_utc());
+    }
+    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+        if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(s, f) {
+            return Some(dt.and_utc());
+        }
+    }
+    None
+}
+
+/// A list sent as a JSON array or as a string holding a JSON array.
+fn list_of(v: &Value) -> Option<Vec<Value>> {
+    match v {
+        Value::Array(a) => Some(a.clone()),
+        Value::String(s) if s.trim().starts_with('[') => serde_json::from_str::<Vec<Value>>(s).ok(),
+        _ => None,
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+/// Converts JSON to an opaque stored value.
+pub fn opaque_of(v: &Value) -> Opaque {
+    match v {
+        Value::Null => Opaque::Null,
+        Value::Bool(b) => Opaque::Bool(*b),
+        Value::Number(n) => n.as_i64().map(Opaque::Int).unwrap_or_else(|| Opaque::Float(n.as_f64().unwrap_or(0.0))),
+        Value::String(s) => Opaque::String(s.clone()),
+        Value::Array(a) => Opaque::Array(a.iter().map(opaque_of).collect()),
+        Value::Object(o) => Opaque::Object(o.iter().map(|(k, v)| (k.clone(), opaque_of(v))).collect()),
+    }
+}
+
+fn upload_from_object(o: &Map<String, Value>) -> Option<UploadData> {
+    let data =
+        ["dataUrl", "data", "base64"].iter().find_map(|k| o.get(*k).and_then(Value::as_str)).and_then(trimmed)?;
+    let file_name = ["fileName", "name"].iter().find_map(|k| o.get(*k).and_then(Value::as_str)).and_then(trimmed);
+    Some(UploadData { data, file_name })
+}
+
+fn looks_like_url(s: &str) -> bool {
+    s.starts_with('/') || s.starts_with("http://") || s.starts_with("https://")
+}
+
+impl<'a> Form<'a> {
+    fn get(&self, k: &str) -> Option<&'a Value> {
+        self.0.get(k)
+    }
+
+    /// A text field for a PATCH.
+    pub fn text(&self, k: &str) -> Patch<String> {
+        match self.get(k) {
+            None => Patch::Keep,
+            Some(v) if is_empty(v) => Patch::Clear,
+            Some(v) => scalar_text(v).map_or(Patch::Keep, Patch::Set),
+        }
+    }
+
+    /// A text field for a registration.
+    pub fn opt_text(&self, k: &str) -> Option<String> {
+        self.get(k).and_then(scalar_text)
+    }
+
+    /// The raw password (not trimmed: spaces may be part of it); empty is `None`.
+    pub fn password(&self, k: &str) -> Option<String> {
+        match self.get(k)? {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
+    /// A whole number; unreadable values count as "not set".
+    pub fn int(&self, k: &str) -> Patch<i64> {
+        match self.get(k) {
+            None => Patch::Keep,
+            Some(v) => int_of(v).map_or(Patch::Clear, Patch::Set),
+        }
+    }
+
+    /// A boolean (`true`, `"true"`, `"1"`, …).
+    pub fn boolean(&self, k: &str) -> Patch<bool> {
+        match self.get(k) {
+            None => Patch::Keep,
+            Some(v) => bool_of(v).map_or(Patch::Clear, Patch::Set),
+        }
+    }
+
+    /// A date (`YYYY-MM-DD` or ISO).
+    pub fn date(&self, k: &str) -> Patch<DateTime<Utc>> {
+        match self.get(k) {
+            None => Patch::Keep,
+            Some(v) => date_of(v).map_or(Patch::Clear, Patch::Set),
+        }
+    }
+
+    /// An opaque value (e.g. `location`).
+    pub fn opaque(&self, k: &str) -> Patch<Opaque> {
+        match self.get(k) {
+            None => Patch::Keep,
+            Some(v) if is_empty(v) => Patch::Clear,
+            Some(v) => Patch::Set(opaque_of(v)),
+        }
+    }
+
+    /// A list of texts (e.g. `closedDays`).
+    pub fn strings(&self, k: &str) -> Patch<Vec<String>> {
+        match self.get(k) {
+            None => Patch::Keep,
+            Some(v) if is_empty(v) => Patch::Clear,
+            Some(v) => list_of(v).map_or(Patch::Clear, |l| Patch::Set(l.iter().filter_map(scalar_text).collect())),
+        }
+    }
+
+    /// Care times or a daily schedule; incomplete entries are dropped.
+    pub fn time_slots(&self, k: &str) -> Patch<Vec<TimeSlot>> {
+        match self.get(k) {
+            None => Patch::Keep,
+            Some(v) if is_empty(v) => Patch::Clear,
+            Some(v) => list_of(v).map_or(Patch::Clear, |l| {
+                Patch::Set(
+                    l.iter()
+                        .filter_map(|e| {
+                            let o = e.as_object()?;
+                            TimeSlot::new(
+                                o.get("startTime").and_then(scalar_text),
+                                o.get("endTime").and_then(scalar_text),
+                                o.get("activity").and_then(scalar_text),
+                            )
+                        })
+                        .collect(),
+                )
+            }),
+        }
+    }
+
+    /// A parent's children; entries without name are dropped, unknown genders become "not set".
+    pub fn children(&self, k: &str) -> Patch<Vec<Child>> {
+        match self.get(k) {
+            None => Patch::Keep,
+            Some(v) if is_empty(v) => Patch::Clear,
+            Some(v) => list_of(v).map_or(Patch::Clear, |l| {
+                Patch::Set(
+                    l.iter()
+                        .filter_map(|e| {
+                            let o = e.as_object()?;
+                            Child::new(
+                                o.get("name").and_then(scalar_text),
+                                o.get("age").and_then(scalar_text),
+                                o.get("gender").and_then(Value::as_str).and_then(Gender::parse),
+                                o.get("notes").and_then(scalar_text),
+                            )
+                        })
+                        .collect(),
+                )
+            }),
+        }
+    }
+
+    /// A single file field (`profileImage` + `profileImageName`): new content replaces, `null` /
+    /// `"null"` removes, absent, `""` or the existing URL sent back keeps.
+    pub fn file(&self, k: &str, name_key: &str) -> FileChange {
+        let file_name = self.opt_text(name_key);
+        match self.get(k) {
+            None => FileChange::Keep,
+            Some(Value::Null) => FileChange::Remove,
+            Some(Value::String(s)) => {
+                let t = s.trim();
+                if t == "null" {
+                    FileChange::Remove
+                } else if t.is_empty() || looks_like_url(t) {
+                    FileChange::Keep
+                } else {
+                    FileChange::Replace(UploadData { data: t.to_owned(), file_name })
+                }
+            }
+            Some(Value::Object(o)) => match upload_from_object(o) {
+                Some(mut u) => {
+                    u.file_name = u.file_name.or(file_name);
+                    FileChange::Replace(u)
+                }
+                None => FileChange::Keep,
+            },
+            Some(_) => FileChange::Keep,
+        }
+    }
+
+    /// A gallery list: items are an existing reference/URL or `{dataUrl, fileName}`.
+    pub fn gallery(&self, k: &str) -> Option<Vec<GalleryItem>> {
+        let v = self.get(k)?;
+        if is_empty(v) {
+            return Some(vec![]);
+        }
+        let list = list_of(v)?;
+        Some(list.iter().filter_map(gallery_item).collect())
+    }
+
+    /// Contract documents: `{name, file | dataUrl + fileName}`.
+    pub fn contracts(&self, k: &str) -> Option<Vec<ContractItem>> {
+        let v = self.get(k)?;
+        if is_empty(v) {
+            return Some(vec![]);
+        }
+        let list = list_of(v)?;
+        Some(
+            list.iter()
+                .filter_map(|e| {
+                    let o = e.as_object()?;
+                    let name = o.get("name").and_then(scalar_text);
+                    let file = match o.get("file") {
+                        Some(f) if !is_empty(f) => gallery_item(f)?,
+                        _ => GalleryItem::New(upload_from_object(o)?),
+                    };
+                    Some(ContractItem { name, file })
+                })
+                .collect(),
+        )
+    }
+}
+
+fn gallery_item(v: &Value) -> Option<GalleryItem> {
+    match v {
+        Value::String(s) => {
+            let t = s.trim();
+            if t.is_empty() {
+                None
+            } else if t.starts_with("data:") {
+                Some(GalleryItem::New(UploadData { data: t.to_owned(), file_name: None }))
+            } else {
+                Some(GalleryItem::Existing { key: None, url: t.to_owned() })
+            }
+        }
+        Value::Object(o) => {
+            if let Some(u) = upload_from_object(o) {
+                return Some(GalleryItem::New(u));
+            }
+            let key = o.get("key").and_then(Value::as_str).and_then(trimmed);
+            let url = o.get("url").and_then(Value::as_str).and_then(trimmed).unwrap_or_default();
+            (key.is_some() || !url.is_empty()).then_some(GalleryItem::Existing { key, url })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn form(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn empty_null_and_missing_mean_not_set() {
+        let m = form(json!({"a": "", "b": null, "c": "  x "}));
+        let f = Form(&m);
+        assert_eq!(f.text("a"), Patch::Clear);
+        assert_eq!(f.text("b"), Patch::Clear);
+        assert_eq!(f.text("c"), Patch::Set("x".into()));
+        assert_eq!(f.text("d"), Patch::Keep);
+        assert_eq!(f.opt_text("a"), None);
+    }
+
+    #[test]
+    fn numbers_booleans_and_dates_arrive_as_strings() {
+        let m = form(
+            json!({"n": "3", "m": 2.0, "x": "drei", "b": "true", "c": "false", "d": "1984-06-15", "e": "2012-08-01T00:00:00.000Z", "f": ""}),
+        );
+        let f = Form(&m);
+        assert_eq!(f.int("n"), Patch::Set(3));
+        assert_eq!(f.int("m"), Patch::Set(2));
+        assert_eq!(f.int("x"), Patch::Clear);
+        assert_eq!(f.boolean("b"), Patch::Set(true));
+        assert_eq!(f.boolean("c"), Patch::Set(false));
+        assert_eq!(f.date("d").map(|d| d.to_rfc3339()), Patch::Set("1984-06-15T00:00:00+00:00".into()));
+        assert!(matches!(f.date("e"), Patch::Set(_)));
+        assert_eq!(f.date("f"), Patch::Clear);
+    }
+
+    #[test]
+    fn children_come_as_arrays_or_json_strings() {
+        let m = form(json!({
+            "a": [{"name": "Mia", "age": 3, "gender": "", "notes": ""}, {"name": ""}],
+            "b": "[{\"name\":\"Ben\",\"gender\":\"male\"}]"
+        }));
+        let f = Form(&m);
+        let Patch::Set(a) = f.children("a") else { panic!("children") };
+        assert_eq!(a.len(), 1);
+        assert_eq!((a[0].age.as_deref(), a[0].gender, a[0].notes.as_deref()), (Some("3"), None, None));
+        let Patch::Set(b) = f.children("b") else { panic!("children") };
+        assert_eq!(b[0].gender, Some(Gender::Male));
+    }
+
+    #[test]
+    fn file_fields_keep_remove_or_replace() {
+        let m = form(
+            json!({"a": null, "b": "null", "c": "", "d": "/uploads/x.png", "e": "data:image/png;base64,AAAA", "eName": "x.png"}),
+        );
+        let f = Form(&m);
+        assert_eq!(f.file("a", "aName"), FileChange::Remove);
+        assert_eq!(f.file("b", "bName"), FileChange::Remove);
+        assert_eq!(f.file("c", "cName"), FileChange::Keep);
+        assert_eq!(f.file("d", "dName"), FileChange::Keep);
+        assert_eq!(f.file("z", "zName"), FileChange::Keep);
+        assert_eq!(
+            f.file("e", "eName"),
+            FileChange::Replace(UploadData {
+                data: "data:image/png;base64,AAAA".into(),
+                file_name: Some("x.png".into())
+            })
+        );
+    }
+
+    #[test]
+    fn gallery_items_are_existing_or_new() {
+        let m = form(
+            json!({"g": ["/uploads/a.png", {"key": "b.png", "url": "/api/files/b.png"}, {"dataUrl": "data:image/png;base64,AAAA", "fileName": "c.png"}, 5]}),
+        );
+        let items = Form(&m).gallery("g").unwrap();
+        assert_eq!(items.len(), 3);
+        assert!(matches!(&items[2], GalleryItem::New(u) if u.file_name.as_deref() == Some("c.png")));
+    }
+}

@@ -1,0 +1,117 @@
+//! The HTTP edge: routes, extractors, error mapping, CORS and the JSON error handlers.
+
+pub mod auth;
+pub mod error;
+pub mod lenient;
+pub mod routes;
+pub mod state;
+pub mod views;
+
+use actix_web::body::{BoxBody, EitherBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, ResponseError, web};
+
+use error::{ApiError, msg};
+
+/// Which browser origins may call the API.
+#[derive(Debug, Clone)]
+pub struct OriginPolicy {
+    pub allowed: Vec<String>,
+    pub allow_localhost: bool,
+}
+
+impl OriginPolicy {
+    /// `true` for a configured origin, or in development any `http://localhost:<port>` /
+    /// `http://127.0.0.1:<port>`.
+    pub fn allows(&self, origin: &str) -> bool {
+        let origin = origin.trim_end_matches('/');
+        if self.allowed.iter().any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin)) {
+            return true;
+        }
+        if self.allow_localhost {
+            for host in ["http://localhost", "http://127.0.0.1"] {
+                if let Some(rest) = origin.strip_prefix(host)
+                    && (rest.is_empty()
+                        || rest
+                            .strip_prefix(':')
+                            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())))
+                {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+}
+
+/// The legacy redirect of the bare host to the canonical site.
+#[derive(Debug, Clone)]
+pub struct HostRedirect {
+    pub from_host: String,
+    pub to_base: String,
+}
+
+/// Refuses requests from disallowed browser origins with 403 JSON (requests without `Origin`,
+/// e.g. from the native app, pass), and redirects the bare legacy host.
+pub async fn edge_guard(
+    req: ServiceRequest,
+    next: Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<BoxBody, impl actix_web::body::MessageBody>>, actix_web::Error> {
+    if let Some(redirect) = req.app_data::<web::Data<Option<HostRedirect>>>().and_then(|r| r.get_ref().clone()) {
+        let host = req.connection_info().host().split(':').next().unwrap_or("").to_ascii_lowercase();
+        if host == redirect.from_host {
+            let pq = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
+            let res = HttpResponse::MovedPermanently()
+                .insert_header((header::LOCATION, format!("{}{}", redirect.to_base.trim_end_matches('/'), pq)))
+                .finish();
+            return Ok(req.into_response(res).map_into_left_body());
+        }
+    }
+    if let Some(origin) = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        let allowed = req.app_data::<web::Data<OriginPolicy>>().is_some_and(|p| p.allows(origin));
+        if !allowed {
+            tracing::info!(origin, "request from a disallowed origin refused");
+            let res = ApiError::forbidden(msg::ORIGIN).error_response();
+            return Ok(req.into_response(res).map_into_left_body());
+        }
+    }
+    Ok(next.call(req).await?.map_into_right_body())
+}
+
+/// Safety net: any error response that is not JSON yet (extractor errors such as an oversized
+/// body, a malformed path, a wrong method) is answered as JSON with a German message.
+pub async fn json_errors(
+    req: ServiceRequest,
+    next: Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<BoxBody, impl actix_web::body::MessageBody>>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status.as_u16() < 400 || is_json {
+        return Ok(res.map_into_right_body());
+    }
+    let (code, message) = match status.as_u16() {
+        400 => ("bad_request", msg::INVALID_JSON),
+        401 => ("unauthorized", msg::UNAUTHORIZED),
+        403 => ("forbidden", msg::FORBIDDEN),
+        404 | 405 => ("not_found", msg::NOT_FOUND),
+        413 => ("payload_too_large", msg::TOO_LARGE),
+        503 => ("unavailable", msg::UNAVAILABLE),
+        _ => ("internal", msg::INTERNAL),
+    };
+    let status = if status.as_u16() == 405 { actix_web::http::StatusCode::NOT_FOUND } else { status };
+    let (req, _) = res.into_parts();
+    let json = ApiError::new(status, code, message).error_response();
+    Ok(ServiceResponse::new(req, json).map_into_left_body())
+}
+
+/// Unknown routes: 404 JSON.
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found(msg::NOT_FOUND))
+}

@@ -1,0 +1,164 @@
+//! Stored files: `/api/files/<key>`, legacy `/uploads/<key>`, and the membership receipt.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, get, web};
+use application::files::{FileAccess, is_private};
+use chrono::{DateTime, Utc};
+use percent_encoding::percent_decode_str;
+use ports::{Blob, ByteRange};
+use serde::Deserialize;
+
+use crate::http::error::{ApiError, msg};
+use crate::http::state::AppState;
+
+/// The receipt shipped with the service, used when no storage key is configured.
+const SHIPPED_INVOICE: &[u8] = include_bytes!("../../../assets/Kleine-Welt-Mitgliedsbeitrag.pdf");
+const INVOICE_NAME: &str = "Kleine-Welt-Mitgliedsbeitrag.pdf";
+
+/// Parses a single `bytes=` range; multiple ranges or other units are ignored (full content).
+fn parse_range(req: &HttpRequest) -> Option<ByteRange> {
+    let v = req.headers().get(header::RANGE)?.to_str().ok()?.trim();
+    let spec = v.strip_prefix("bytes=")?.trim();
+    if spec.contains(',') {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    match (a.trim(), b.trim()) {
+        ("", n) => n.parse().ok().map(ByteRange::Suffix),
+        (a, "") => a.parse().ok().map(ByteRange::From),
+        (a, b) => Some(ByteRange::FromTo(a.parse().ok()?, b.parse().ok()?)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct AccessParams {
+    expires: Option<i64>,
+    signature: Option<String>,
+}
+
+fn http_date(d: &DateTime<Utc>) -> String {
+    d.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+fn not_modified(req: &HttpRequest, etag: Option<&str>, last_modified: Option<&DateTime<Utc>>) -> bool {
+    if let Some(inm) = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+        return etag.is_some_and(|e| inm.split(',').any(|t| t.trim() == e || t.trim() == "*"));
+    }
+    if let (Some(ims), Some(lm)) =
+        (req.headers().get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok()), last_modified)
+        && let Ok(since) = DateTime::parse_from_rfc2822(&ims.replace("GMT", "+0000"))
+    {
+        return lm.timestamp() <= since.timestamp();
+    }
+    false
+}
+
+fn headers(b: &mut HttpResponseBuilder, blob_meta: &ports::BlobMeta, private: bool) {
+    b.insert_header((header::ACCEPT_RANGES, "bytes"));
+    if let Some(e) = &blob_meta.etag
+        && let Ok(v) = HeaderValue::from_str(e)
+    {
+        b.insert_header((header::ETAG, v));
+    }
+    if let Some(lm) = &blob_meta.last_modified {
+        b.insert_header((header::LAST_MODIFIED, http_date(lm)));
+    }
+    let cache = if private { "private, max-age=300" } else { "public, max-age=86400" };
+    b.insert_header((header::CACHE_CONTROL, cache));
+    b.insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+}
+
+fn respond(req: &HttpRequest, blob: Blob, private: bool, disposition: Option<&str>) -> HttpResponse {
+    let meta = blob.meta.clone();
+    if not_modified(req, meta.etag.as_deref(), meta.last_modified.as_ref()) {
+        let mut b = HttpResponse::NotModified();
+        headers(&mut b, &meta, private);
+        return b.finish();
+    }
+    let (status, len) = match blob.range {
+        Some((first, last)) => (StatusCode::PARTIAL_CONTENT, last - first + 1),
+        None => (StatusCode::OK, meta.size),
+    };
+    let mut b = HttpResponse::build(status);
+    headers(&mut b, &meta, private);
+    b.insert_header((header::CONTENT_TYPE, meta.content_type.clone()));
+    if let Some((first, last)) = blob.range {
+        b.insert_header((header::CONTENT_RANGE, format!("bytes {first}-{last}/{}", meta.size)));
+    }
+    if let Some(d) = disposition {
+        b.insert_header((header::CONTENT_DISPOSITION, d.to_owned()));
+    }
+    if req.method() == Method::HEAD {
+        b.no_chunking(len);
+        return b.finish();
+    }
+    b.no_chunking(len).streaming(blob.body)
+}
+
+async fn serve(req: HttpRequest, state: web::Data<AppState>, prefix: &str) -> Result<HttpResponse, ApiError> {
+    // The raw path, decoded once: keys may arrive with `/` or `%2F`.
+    let raw = req.uri().path().strip_prefix(prefix).unwrap_or("");
+    let key = percent_decode_str(raw).decode_utf8().map_err(|_| ApiError::not_found(msg::FILE_NOT_FOUND))?.into_owned();
+    let access = web::Query::<AccessParams>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| Some(FileAccess { expires: q.expires?, signature: q.signature.clone()? }));
+    let range = parse_range(&req);
+    let now = Utc::now();
+    let blob = match state.files.open(&key, range, access.as_ref(), now).await {
+        Err(application::FileError::RangeNotSatisfiable { size }) => {
+            return Ok(HttpResponse::RangeNotSatisfiable()
+                .insert_header((header::CONTENT_RANGE, format!("bytes */{size}")))
+                .json(serde_json::json!({"message": msg::RANGE, "code": "range_not_satisfiable"})));
+        }
+        other => other?,
+    };
+    Ok(respond(&req, blob, is_private(&key), None))
+}
+
+/// `/api/files/<key>`.
+async fn api_file(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    serve(req, state, "/api/files/").await
+}
+
+/// `/uploads/<key>` (legacy URLs of local-mode files).
+async fn upload_file(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    serve(req, state, "/uploads/").await
+}
+
+/// The membership receipt as a download.
+#[get("/documents/membership-invoice")]
+async fn membership_invoice(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let disposition = format!("attachment; filename=\"{INVOICE_NAME}\"");
+    match state.files.membership_invoice().await {
+        Some(Ok(blob)) => Ok(respond(&req, blob, false, Some(&disposition))),
+        Some(Err(application::FileError::NotFound)) => Err(ApiError::not_found(msg::INVOICE_MISSING)),
+        Some(Err(e)) => Err(e.into()),
+        None if SHIPPED_INVOICE.is_empty() => Err(ApiError::not_found(msg::INVOICE_MISSING)),
+        None => Ok(HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "application/pdf"))
+            .insert_header((header::CONTENT_DISPOSITION, disposition))
+            .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+            .body(SHIPPED_INVOICE)),
+    }
+}
+
+async fn empty_key() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::bad_request("invalid_file_path", msg::FILE_BAD_PATH))
+}
+
+/// `/uploads/*` at the root.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/uploads/", web::get().to(empty_key))
+        .route("/uploads/{key:.+}", web::get().to(upload_file))
+        .route("/uploads/{key:.+}", web::head().to(upload_file));
+}
+
+/// `/files/*` and `/documents/*` inside `/api`.
+pub fn configure_api(cfg: &mut web::ServiceConfig) {
+    cfg.route("/files", web::get().to(empty_key))
+        .route("/files/", web::get().to(empty_key))
+        .route("/files/{key:.+}", web::get().to(api_file))
+        .route("/files/{key:.+}", web::head().to(api_file))
+        .service(membership_invoice);
+}
