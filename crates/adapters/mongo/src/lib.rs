@@ -1,1 +1,291 @@
-//! placeholder
+//! MongoDB repositories for Wimmelwelt.
+//!
+//! Reads and writes the legacy backend's collections (`parents`, `caregivers`, `matches`) in their
+//! legacy document shapes, mapping documents by hand so that messy legacy data never fails to
+//! read. Driver errors become [`ports::RepoError`]s: duplicate keys → `Duplicate`, unreachable
+//! server → `Unavailable`.
+
+mod caregivers;
+mod codec;
+mod error;
+mod matches;
+mod parents;
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use bson::{Bson, Document, doc};
+use domain::{ProfilePath, UserId};
+use futures::TryStreamExt as _;
+use mongodb::options::{ClientOptions, IndexOptions};
+use mongodb::{Client, Collection, Database, IndexModel};
+use ports::RepoError;
+
+pub use caregivers::MongoCaregiverRepository;
+pub use matches::MongoMatchRepository;
+pub use parents::MongoParentRepository;
+
+/// Collection of parents (legacy name).
+pub const PARENTS: &str = "parents";
+/// Collection of caregivers (legacy name).
+pub const CAREGIVERS: &str = "caregivers";
+/// Collection of matches (legacy name).
+pub const MATCHES: &str = "matches";
+
+/// The application name the client reports to the server.
+const APP_NAME: &str = "wimmelwelt-api";
+/// Upper bound of the TCP/TLS connect timeout.
+const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Give up the profile-path backfill of one caregiver after this many suffixes.
+const MAX_PATH_SUFFIX: u32 = 10_000;
+
+/// Builds a client for `uri` and selects database `db_name`.
+///
+/// Does not contact the server: the service can start while MongoDB is down, and each operation
+/// then fails with [`RepoError::Unavailable`] after `server_selection_timeout`. Only a malformed
+/// URI (or, for `mongodb+srv://`, a failing DNS lookup) is an error here.
+pub async fn connect(uri: &str, db_name: &str, server_selection_timeout: Duration) -> anyhow::Result<MongoStore> {
+    let mut options = ClientOptions::parse(uri).await.context("parsing the MongoDB connection string")?;
+    options.app_name = Some(APP_NAME.to_owned());
+    options.server_selection_timeout = Some(server_selection_timeout);
+    options.connect_timeout = Some(server_selection_timeout.min(MAX_CONNECT_TIMEOUT));
+    let client = Client::with_options(options).context("creating the MongoDB client")?;
+    let db = client.database(db_name);
+    Ok(MongoStore { client, db })
+}
+
+/// A connected database; hands out the repositories. Cheap to clone (shares one client pool).
+#[derive(Debug, Clone)]
+pub struct MongoStore {
+    client: Client,
+    db: Database,
+}
+
+impl MongoStore {
+    /// The parents repository.
+    pub fn parents(&self) -> MongoParentRepository {
+        MongoParentRepository::new(self.db.clone())
+    }
+
+    /// The caregivers repository.
+    pub fn caregivers(&self) -> MongoCaregiverRepository {
+        MongoCaregiverRepository::new(self.db.clone())
+    }
+
+    /// The matches repository.
+    pub fn matches(&self) -> MongoMatchRepository {
+        MongoMatchRepository::new(self.db.clone())
+    }
+
+    /// The underlying database handle (for tests and maintenance jobs).
+    pub fn database(&self) -> Database {
+        self.db.clone()
+    }
+
+    /// The underlying client.
+    pub fn client(&self) -> Client {
+        self.client.clone()
+    }
+
+    /// One round trip (`ping`); `Unavailable` if the server cannot be reached in time.
+    #[tracing::instrument(skip_all)]
+    pub async fn ping(&self) -> Result<(), RepoError> {
+        ping(&self.db).await
+    }
+
+    /// Creates the indexes the repositories rely on. Idempotent: an index that already exists
+    /// (under this or another name) is left alone. An index that cannot be built (e.g. legacy
+    /// duplicates prevent a unique index) is logged and its error returned; never fatal.
+    #[tracing::instrument(skip_all)]
+    pub async fn ensure_indexes(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (collection, model) in index_models() {
+            if let Err(problem) = ensure_index(&self.db.collection::<Document>(collection), model).await {
+                tracing::warn!(collection, error = %problem, "could not create index");
+                problems.push(format!("{collection}: {problem}"));
+            }
+        }
+        problems
+    }
+
+    /// Gives every caregiver without `profilePath` one (`citySlug/daycareSlug`, suffixed `-2`,
+    /// `-3`, … until no other caregiver uses it as current or legacy path). Each write still
+    /// requires `profilePath` to be missing, so concurrent runs on several instances do no harm.
+    /// Returns how many caregivers were updated.
+    #[tracing::instrument(skip_all)]
+    pub async fn backfill_profile_paths(&self) -> anyhow::Result<u64> {
+        let repo = self.caregivers();
+        let coll = self.db.collection::<Document>(CAREGIVERS);
+        let pending = repo.without_profile_path_docs().await.context("listing caregivers without profile path")?;
+        let mut updated = 0;
+        for caregiver in pending {
+            let wanted = caregiver.wanted_profile_path();
+            if backfill_one(&repo, &coll, &caregiver.id, &wanted).await? {
+                updated += 1;
+            }
+        }
+        if updated > 0 {
+            tracing::info!(updated, "backfilled caregiver profile paths");
+        }
+        Ok(updated)
+    }
+}
+
+async fn backfill_one(
+    repo: &MongoCaregiverRepository,
+    coll: &Collection<Document>,
+    id: &UserId,
+    wanted: &ProfilePath,
+) -> anyhow::Result<bool> {
+    let oid = codec::oid(id)?;
+    for n in 1..=MAX_PATH_SUFFIX {
+        let candidate = wanted.with_suffix(n);
+        let path = candidate.path();
+        if repo.path_taken(&path, Some(id)).await? {
+            continue;
+        }
+        let mut filter = caregivers::missing_profile_path();
+        filter.insert("_id", oid);
+        let update = doc! { "$set": {
+            "citySlug": candidate.city_slug.clone(),
+            "daycareSlug": candidate.daycare_slug.clone(),
+            "profilePath": path,
+        }};
+        match coll.update_one(filter, update).await {
+            Ok(r) => return Ok(r.modified_count > 0),
+            // Another instance took this path between our check and the write: try the next.
+            Err(e) if error::is_duplicate(&e) => {}
+            Err(e) => return Err(anyhow::Error::new(e).context("backfilling a caregiver profile path")),
+        }
+    }
+    tracing::warn!(caregiver_id = %id, "no free profile path found");
+    Ok(false)
+}
+
+pub(crate) async fn ping(db: &Database) -> Result<(), RepoError> {
+    db.run_command(doc! { "ping": 1 }).await.map(|_| ()).map_err(error::ctx("pinging the database"))
+}
+
+fn index(name: &str, keys: Document, unique: bool) -> IndexModel {
+    let options = IndexOptions::builder().name(name.to_owned()).unique(unique.then_some(true)).build();
+    IndexModel::builder().keys(keys).options(options).build()
+}
+
+/// The indexes of every collection.
+fn index_models() -> Vec<(&'static str, IndexModel)> {
+    let profile_path = {
+        // Partial rather than sparse: documents without a path (or with `null`) must not collide.
+        let options = IndexOptions::builder()
+            .name("profilePath_unique".to_owned())
+            .unique(true)
+            .partial_filter_expression(doc! { "profilePath": { "$type": "string" } })
+            .build();
+        IndexModel::builder().keys(doc! { "profilePath": 1 }).options(options).build()
+    };
+    vec![
+        (PARENTS, index("email_unique", doc! { "email": 1 }, true)),
+        (PARENTS, index("username_unique", doc! { "username": 1 }, true)),
+        (PARENTS, index("createdAt", doc! { "createdAt": -1 }, false)),
+        (CAREGIVERS, index("email_unique", doc! { "email": 1 }, true)),
+        (CAREGIVERS, index("username_unique", doc! { "username": 1 }, true)),
+        (CAREGIVERS, index("postalCode", doc! { "postalCode": 1 }, false)),
+        (CAREGIVERS, index("citySlug", doc! { "citySlug": 1 }, false)),
+        (CAREGIVERS, profile_path),
+        (CAREGIVERS, index("legacyProfilePaths", doc! { "legacyProfilePaths": 1 }, false)),
+        (CAREGIVERS, index("createdAt", doc! { "createdAt": -1 }, false)),
+        (MATCHES, index("parentId_caregiverId_unique", doc! { "parentId": 1, "caregiverId": 1 }, true)),
+        (MATCHES, index("createdAt", doc! { "createdAt": -1 }, false)),
+    ]
+}
+
+/// Creates one index unless an index with the same name or the same keys already exists.
+async fn ensure_index(coll: &Collection<Document>, model: IndexModel) -> Result<(), String> {
+    let name = model.options.as_ref().and_then(|o| o.name.clone()).unwrap_or_default();
+    let existing: Vec<IndexModel> = match coll.list_indexes().await {
+        Ok(cursor) => cursor.try_collect().await.map_err(|e| format!("listing indexes: {e}"))?,
+        // The collection does not exist yet (NamespaceNotFound): nothing to compare with.
+        Err(e) if command_code(&e) == Some(26) => Vec::new(),
+        Err(e) => return Err(format!("listing indexes: {e}")),
+    };
+    for index in &existing {
+        let existing_name = index.options.as_ref().and_then(|o| o.name.as_deref()).unwrap_or_default();
+        if existing_name == name {
+            return Ok(());
+        }
+        if same_keys(&index.keys, &model.keys) {
+            tracing::info!(
+                collection = coll.name(),
+                index = name,
+                existing = existing_name,
+                "index exists under another name"
+            );
+            return Ok(());
+        }
+    }
+    coll.create_index(model).await.map(|_| ()).map_err(|e| format!("creating index {name}: {e}"))
+}
+
+fn same_keys(a: &Document, b: &Document) -> bool {
+    let num = |v: &Bson| match v {
+        Bson::Int32(i) => Some(f64::from(*i)),
+        Bson::Int64(i) => Some(*i as f64),
+        Bson::Double(d) => Some(*d),
+        _ => None,
+    };
+    a.len() == b.len()
+        && a.iter()
+            .zip(b.iter())
+            .all(|((ka, va), (kb, vb))| ka == kb && (va == vb || num(va).is_some() && num(va) == num(vb)))
+}
+
+fn command_code(e: &mongodb::error::Error) -> Option<i32> {
+    match e.kind.as_ref() {
+        mongodb::error::ErrorKind::Command(c) => Some(c.code),
+        _ => None,
+    }
+}
+
+/// Escapes `text` so that it matches itself literally inside a regular expression (PCRE and
+/// compatible engines). User input must never reach a `$regex` unescaped.
+pub fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    for ch in text.chars() {
+        if matches!(
+            ch,
+            '\\' | '^' | '$' | '.' | '|' | '?' | '*' | '+' | '(' | ')' | '[' | ']' | '{' | '}' | '-' | '/' | '#'
+        ) {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// `{ $regex: "^<escaped>$", $options: "i" }`: equal, ignoring case.
+pub(crate) fn equals_ignoring_case(text: &str) -> Document {
+    doc! { "$regex": format!("^{}$", regex_escape(text)), "$options": "i" }
+}
+
+/// `{ $regex: "<escaped>", $options: "i" }`: contains, ignoring case.
+pub(crate) fn contains_ignoring_case(text: &str) -> Document {
+    doc! { "$regex": regex_escape(text), "$options": "i" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regex_escape_neutralises_metacharacters() {
+        assert_eq!(regex_escape(".*"), r"\.\*");
+        assert_eq!(regex_escape("a+b(c)[d]{e}|f^g$h?i\\j"), r"a\+b\(c\)\[d\]\{e\}\|f\^g\$h\?i\\j");
+        assert_eq!(regex_escape("Köln 50667"), "Köln 50667");
+    }
+
+    #[test]
+    fn index_key_patterns_compare_numerically() {
+        assert!(same_keys(&doc! { "a": 1, "b": -1 }, &doc! { "a": 1_i64, "b": -1.0 }));
+        assert!(!same_keys(&doc! { "a": 1 }, &doc! { "a": -1 }));
+        assert!(!same_keys(&doc! { "a": 1, "b": 1 }, &doc! { "b": 1, "a": 1 }));
+    }
+}

@@ -1,0 +1,92 @@
+//! Driver errors → repository errors.
+
+use mongodb::error::{Error, ErrorKind, WriteFailure};
+use ports::RepoError;
+
+/// Duplicate-key error codes (`E11000`, and `E11001` of old servers).
+const DUPLICATE_CODES: [i32; 2] = [11000, 11001];
+
+/// Maps a driver error: duplicate key → `Duplicate`, unreachable server → `Unavailable`,
+/// everything else → `Other` with `context`.
+pub(crate) fn repo_error(e: Error, context: &'static str) -> RepoError {
+    if let Some(message) = duplicate_message(&e) {
+        let field = duplicate_field(&message);
+        return RepoError::Duplicate { field };
+    }
+    if is_unavailable(&e) {
+        return RepoError::Unavailable(anyhow::Error::new(e).context(context));
+    }
+    RepoError::Other(anyhow::Error::new(e).context(context))
+}
+
+/// The closure form of [`repo_error`], for `map_err`.
+pub(crate) fn ctx(context: &'static str) -> impl FnOnce(Error) -> RepoError {
+    move |e| repo_error(e, context)
+}
+
+/// `true` for server-selection, network and pool errors: the database is (currently) unreachable.
+pub(crate) fn is_unavailable(e: &Error) -> bool {
+    matches!(
+        e.kind.as_ref(),
+        ErrorKind::ServerSelection { .. }
+            | ErrorKind::Io(_)
+            | ErrorKind::ConnectionPoolCleared { .. }
+            | ErrorKind::DnsResolve { .. }
+            | ErrorKind::Shutdown
+    ) || e.contains_label("NetworkError")
+}
+
+/// `true` if `e` is a duplicate-key error.
+pub(crate) fn is_duplicate(e: &Error) -> bool {
+    duplicate_message(e).is_some()
+}
+
+/// The server's message if `e` is a duplicate-key error.
+fn duplicate_message(e: &Error) -> Option<String> {
+    match e.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(w)) if DUPLICATE_CODES.contains(&w.code) => Some(w.message.clone()),
+        ErrorKind::Command(c) if DUPLICATE_CODES.contains(&c.code) => Some(c.message.clone()),
+        ErrorKind::InsertMany(m) => {
+            m.write_errors.as_ref()?.iter().find(|w| DUPLICATE_CODES.contains(&w.code)).map(|w| w.message.clone())
+        }
+        _ => None,
+    }
+}
+
+/// The field of a duplicate-key message such as
+/// `E11000 duplicate key error collection: db.caregivers index: email_unique dup key: { email: "x" }`:
+/// the first key of `dup key: {…}`, else the index name without its `_unique` / `_1` suffix.
+pub(crate) fn duplicate_field(message: &str) -> Option<String> {
+    if let Some((_, rest)) = message.split_once("dup key:") {
+        let rest = rest.trim_start().trim_start_matches('{').trim_start();
+        let field: String =
+            rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.').collect::<String>();
+        if !field.is_empty() {
+            return Some(field);
+        }
+    }
+    let (_, rest) = message.split_once("index:")?;
+    let index = rest.split_whitespace().next()?;
+    let field = index.strip_suffix("_unique").or_else(|| index.strip_suffix("_1")).unwrap_or(index);
+    let field = field.split('_').next().unwrap_or(field);
+    (!field.is_empty()).then(|| field.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_field_is_taken_from_the_dup_key_part() {
+        let m =
+            r#"E11000 duplicate key error collection: t.caregivers index: email_unique dup key: { email: "a@b.de" }"#;
+        assert_eq!(duplicate_field(m).as_deref(), Some("email"));
+    }
+
+    #[test]
+    fn the_field_falls_back_to_the_index_name() {
+        let m = "E11000 duplicate key error collection: t.caregivers index: profilePath_unique";
+        assert_eq!(duplicate_field(m).as_deref(), Some("profilePath"));
+        assert_eq!(duplicate_field("something else"), None);
+    }
+}
