@@ -12,6 +12,7 @@ async fn health_readiness_and_api_health_report_ok_with_database_and_storage() {
     let app = spawn_app().await;
     let h = app.get("/health", None).await;
     assert_eq!((h.status, h.body.clone()), (StatusCode::OK, json!({"status": "ok"})));
+    assert_eq!(h.content_type(), "application/json; charset=utf-8");
     let r = app.get("/readiness", None).await;
     assert_eq!((r.status, r.body.clone()), (StatusCode::OK, json!({"status": "ok", "checks": {"database": "ok"}})));
     let a = app.get("/api/health", None).await;
@@ -31,7 +32,7 @@ async fn unknown_routes_and_malformed_json_get_json_errors() {
     for path in ["/api/does-not-exist", "/api/parents/x/y/z", "/nope"] {
         let a = app.get(path, None).await;
         assert_eq!(a.status, StatusCode::NOT_FOUND, "{path}");
-        assert!(a.content_type().starts_with("application/json"), "{path}");
+        assert_eq!(a.content_type(), "application/json; charset=utf-8", "{path}");
         assert!(!a.message().is_empty());
     }
     let a = app

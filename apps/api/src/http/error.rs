@@ -125,7 +125,8 @@ impl ResponseError for ApiError {
         if let (Some(d), Some(obj)) = (&self.details, body.as_object_mut()) {
             obj.insert("details".into(), d.clone());
         }
-        let mut res = HttpResponse::build(self.status).json(body);
+        let mut res =
+            HttpResponse::build(self.status).content_type("application/json; charset=utf-8").body(body.to_string());
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

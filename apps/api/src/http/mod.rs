@@ -80,19 +80,21 @@ pub async fn edge_guard(
     Ok(next.call(req).await?.map_into_right_body())
 }
 
-/// Safety net: any error response that is not JSON yet (extractor errors such as an oversized
+/// Sets `charset=utf-8` on JSON responses. Safety net: any error response that is not JSON yet (extractor errors such as an oversized
 /// body, a malformed path, a wrong method) is answered as JSON with a German message.
 pub async fn json_errors(
     req: ServiceRequest,
     next: Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<BoxBody, impl actix_web::body::MessageBody>>, actix_web::Error> {
-    let res = next.call(req).await?;
+    let mut res = next.call(req).await?;
     let status = res.status();
-    let is_json = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+    let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let is_json = content_type.starts_with("application/json");
+    if content_type == "application/json" {
+        // The contract promises an explicit charset.
+        res.headers_mut()
+            .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json; charset=utf-8"));
+    }
     if status.as_u16() < 400 || is_json {
         return Ok(res.map_into_right_body());
     }
