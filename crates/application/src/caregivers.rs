@@ -14,7 +14,7 @@ use ports::{CaregiverFilter, CaregiverRepository, MatchRepository, ParentReposit
 use crate::accounts::{Visibility, credentials_taken};
 use crate::errors::{ProfileError, QueryError, RegisterError};
 use crate::files::{FileService, key_from_url};
-use crate::parents::require_owner;
+use crate::parents::owned_id;
 use crate::uploads::{FileChange, UploadData, UploadKind};
 
 /// Storage folders of caregiver files.
@@ -461,11 +461,7 @@ impl CaregiverService {
         file_changes: CaregiverFileChanges,
         password: Option<String>,
     ) -> Result<Caregiver, ProfileError> {
-        let id = UserId::parse(id).map_err(|_| match caller {
-            Caller::Anonymous => ProfileError::Unauthorized,
-            _ => ProfileError::Forbidden,
-        })?;
-        require_owner(caller, &id)?;
+        let id = owned_id(caller, id)?;
         let mut caregiver = self.caregivers.find_by_id(&id).await?.ok_or(ProfileError::NotFound)?;
         let credentials_change = changes.email.is_present() || changes.username.is_present();
         caregiver.apply(changes)?;
@@ -517,11 +513,7 @@ impl CaregiverService {
     /// Deletes the caller's own account, all its files and its matches.
     #[tracing::instrument(skip_all, fields(user_id = id))]
     pub async fn delete(&self, caller: &Caller, id: &str) -> Result<(), ProfileError> {
-        let id = UserId::parse(id).map_err(|_| match caller {
-            Caller::Anonymous => ProfileError::Unauthorized,
-            _ => ProfileError::NotFound,
-        })?;
-        require_owner(caller, &id)?;
+        let id = owned_id(caller, id)?;
         let caregiver = self.caregivers.find_by_id(&id).await?.ok_or(ProfileError::NotFound)?;
         if !self.caregivers.delete(&id).await? {
             return Err(ProfileError::NotFound);

@@ -30,13 +30,14 @@ impl std::fmt::Debug for ParentService {
     }
 }
 
-/// Ensures the caller is the account `id` (401 without a token, 403 for someone else).
-pub(crate) fn require_owner(caller: &Caller, id: &UserId) -> Result<(), ProfileError> {
-    match caller {
-        Caller::Anonymous => Err(ProfileError::Unauthorized),
-        c if c.is(id) => Ok(()),
-        _ => Err(ProfileError::Forbidden),
+/// The id of an account the caller wants to change: 401 without a token, 404 for a malformed id,
+/// 403 for anybody else's account (checked before existence, so nothing is revealed).
+pub(crate) fn owned_id(caller: &Caller, raw: &str) -> Result<UserId, ProfileError> {
+    if !caller.is_authenticated() {
+        return Err(ProfileError::Unauthorized);
     }
+    let id = UserId::parse(raw).map_err(|_| ProfileError::NotFound)?;
+    if caller.is(&id) { Ok(id) } else { Err(ProfileError::Forbidden) }
 }
 
 impl ParentService {
@@ -115,11 +116,7 @@ impl ParentService {
         image: FileChange,
         password: Option<String>,
     ) -> Result<Parent, ProfileError> {
-        let id = UserId::parse(id).map_err(|_| match caller {
-            Caller::Anonymous => ProfileError::Unauthorized,
-            _ => ProfileError::Forbidden,
-        })?;
-        require_owner(caller, &id)?;
+        let id = owned_id(caller, id)?;
         let mut parent = self.parents.find_by_id(&id).await?.ok_or(ProfileError::NotFound)?;
         let credentials_change = changes.email.is_present() || changes.username.is_present();
         parent.apply(changes)?;
@@ -171,11 +168,7 @@ impl ParentService {
     /// Deletes the caller's own account, its profile image and its matches.
     #[tracing::instrument(skip_all, fields(user_id = id))]
     pub async fn delete(&self, caller: &Caller, id: &str) -> Result<(), ProfileError> {
-        let id = UserId::parse(id).map_err(|_| match caller {
-            Caller::Anonymous => ProfileError::Unauthorized,
-            _ => ProfileError::NotFound,
-        })?;
-        require_owner(caller, &id)?;
+        let id = owned_id(caller, id)?;
         let parent = self.parents.find_by_id(&id).await?.ok_or(ProfileError::NotFound)?;
         if !self.parents.delete(&id).await? {
             return Err(ProfileError::NotFound);
