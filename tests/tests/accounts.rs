@@ -235,8 +235,12 @@ async fn a_parent_and_a_caregiver_live_through_registration_search_updates_and_d
     let me = app.get("/api/auth/me", Some(&parent_token)).await;
     assert_eq!(me.status, StatusCode::NOT_FOUND);
     assert_eq!(me.message(), "Nutzer konnte nicht gefunden werden.");
+    // The deleted account's token opens nothing any more.
     let again = app.delete(&format!("/api/parents/{parent_id}"), Some(&parent_token)).await;
-    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    let other = app.get(&format!("/api/caregivers/{}", twin.body["id"].as_str().unwrap()), Some(&parent_token)).await;
+    assert_eq!(other.status, StatusCode::OK);
+    assert!(other.body.get("email").is_none(), "a deleted account's token counts as anonymous on public routes");
     let login = app
         .post("/api/auth/login", None, json!({"identifier": "kita@example.org", "password": "kita-passwort-1"}))
         .await;
@@ -285,7 +289,11 @@ async fn every_listed_client_error_is_json_with_the_contracts_message() {
     assert_eq!(missing.body["details"]["fields"], json!(["address"]));
 
     let dup = app
-        .post("/api/parents", None, json!({"email": "P@Example.org", "phone": "1", "postalCode": "1", "password": "x"}))
+        .post(
+            "/api/parents",
+            None,
+            json!({"email": "P@Example.org", "phone": "1", "postalCode": "1", "password": "passwort-x1"}),
+        )
         .await;
     assert_eq!(
         (dup.status, dup.message()),
@@ -295,7 +303,7 @@ async fn every_listed_client_error_is_json_with_the_contracts_message() {
         .post(
             "/api/caregivers",
             None,
-            json!({"email": "p@example.org", "phone": "1", "address": "a", "postalCode": "1", "password": "x"}),
+            json!({"email": "p@example.org", "phone": "1", "address": "a", "postalCode": "1", "password": "passwort-x1"}),
         )
         .await;
     assert_eq!(
@@ -303,7 +311,7 @@ async fn every_listed_client_error_is_json_with_the_contracts_message() {
         (StatusCode::CONFLICT, "Für diese Zugangsdaten existiert bereits eine Tagespflegeperson.")
     );
 
-    let form = |image: &str| json!({"email": "neu@example.org", "phone": "1", "postalCode": "1", "password": "x", "profileImage": image});
+    let form = |image: &str| json!({"email": "neu@example.org", "phone": "1", "postalCode": "1", "password": "passwort-x1", "profileImage": image});
     let bad64 = app.post("/api/parents", None, form("data:image/png;base64,@@@not-base64@@@")).await;
     assert_eq!(bad64.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad64.body["code"], "invalid_base64");
@@ -315,7 +323,7 @@ async fn every_listed_client_error_is_json_with_the_contracts_message() {
     let not_image = app.post("/api/parents", None, form(&format!("data:application/pdf;base64,{PDF_B64}"))).await;
     assert_eq!(not_image.message(), "Dateiformat wird nicht unterstützt.");
     let none_created =
-        app.post("/api/auth/login", None, json!({"identifier": "neu@example.org", "password": "x"})).await;
+        app.post("/api/auth/login", None, json!({"identifier": "neu@example.org", "password": "passwort-x1"})).await;
     assert_eq!(none_created.status, StatusCode::UNAUTHORIZED, "no account left behind by refused registrations");
 
     assert_eq!(app.get("/api/parents", Some(&ptoken)).await.status, StatusCode::FORBIDDEN);
@@ -417,4 +425,51 @@ async fn files_support_ranges_and_conditional_requests() {
     assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
     let outside = app.request(reqwest::Method::GET, &url).header("Range", "bytes=9999-").send().await.unwrap();
     assert_eq!(outside.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+}
+
+#[tokio::test]
+async fn concurrent_profile_updates_lose_nothing_and_leave_no_orphaned_files() {
+    let app = spawn_app().await;
+    let (id, token) = app.register_parent("parallel@example.org", "passwort-123").await;
+    let path = format!("/api/parents/{id}");
+
+    // Two PATCHes of different fields at the same time: both changes survive, every round.
+    for i in 0..10 {
+        let (first_name, notes) = (format!("F{i}"), format!("N{i}"));
+        let (a, b) = tokio::join!(
+            app.patch(&path, Some(&token), json!({ "firstName": first_name })),
+            app.patch(&path, Some(&token), json!({ "notes": notes })),
+        );
+        assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK), "round {i}: {:?} / {:?}", a.body, b.body);
+        let me = app.get(&path, Some(&token)).await;
+        assert_eq!((me.body["firstName"].as_str(), me.body["notes"].as_str()), (Some(&*first_name), Some(&*notes)));
+    }
+
+    // Five PATCHes replacing the profile image at the same time: only the referenced file remains.
+    let replace = |i: u32| {
+        app.patch(
+            &path,
+            Some(&token),
+            json!({ "profileImage": png_data_url(), "profileImageName": format!("bild-{i}.png") }),
+        )
+    };
+    let (a, b, c, d, e) = tokio::join!(replace(1), replace(2), replace(3), replace(4), replace(5));
+    let answers = [a, b, c, d, e];
+    for answer in &answers {
+        match answer.status {
+            StatusCode::OK => {}
+            StatusCode::CONFLICT => assert_eq!(answer.body["code"], "conflict"),
+            other => panic!("unexpected {other}: {:?}", answer.body),
+        }
+    }
+    assert!(answers.iter().any(|a| a.status == StatusCode::OK));
+    let me = app.get(&path, Some(&token)).await;
+    let current = key_of(&me.body["profileImageUrl"]);
+    let folder = "parents/profile-images";
+    let stored: Vec<String> = std::fs::read_dir(app.upload_dir.path().join(folder))
+        .unwrap()
+        .map(|entry| format!("{folder}/{}", entry.unwrap().file_name().to_string_lossy()))
+        .collect();
+    assert_eq!(stored, std::slice::from_ref(&current), "exactly the referenced image is left");
+    assert!(app.file_exists(&current).await);
 }

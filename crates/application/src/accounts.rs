@@ -58,7 +58,9 @@ impl Account {
 pub enum Visibility {
     /// The account itself: everything but the password.
     Owner,
-    /// Another logged-in user.
+    /// A logged-in parent (may see caregivers' contact data and contract documents).
+    Parent,
+    /// Another logged-in user (a caregiver looking at another caregiver: contact data only).
     Member,
     /// Nobody logged in.
     Public,
@@ -69,9 +71,22 @@ impl Visibility {
     pub fn of(caller: &Caller, id: &UserId) -> Self {
         match caller {
             Caller::User(c) if &c.user_id == id => Visibility::Owner,
+            other => Self::of_others(other),
+        }
+    }
+
+    /// The visibility of other people's accounts for `caller`.
+    pub fn of_others(caller: &Caller) -> Self {
+        match caller {
+            Caller::User(c) if c.role == Role::Parent => Visibility::Parent,
             Caller::User(_) => Visibility::Member,
             Caller::Anonymous => Visibility::Public,
         }
+    }
+
+    /// `true` for anybody logged in.
+    pub fn is_authenticated(self) -> bool {
+        self != Visibility::Public
     }
 }
 
@@ -82,6 +97,9 @@ pub struct AccountService {
     caregivers: Arc<dyn CaregiverRepository>,
     hasher: Arc<dyn PasswordHasher>,
     tokens: Arc<dyn TokenService>,
+    /// A hash made with the configured hasher, checked when no account matches so that "unknown
+    /// user" and "wrong password" take the same time (whatever the configured cost).
+    dummy_hash: Arc<std::sync::OnceLock<PasswordHash>>,
 }
 
 impl std::fmt::Debug for AccountService {
@@ -89,10 +107,6 @@ impl std::fmt::Debug for AccountService {
         f.debug_struct("AccountService").finish_non_exhaustive()
     }
 }
-
-/// A bcrypt hash of a random string: checked when no account matches, so that "unknown user" and
-/// "wrong password" take the same time.
-const DUMMY_HASH: &str = "$2b$10$YxWCELtuJEAub0lROkpk9.dHe/tlmTEtl.oqlnhqyAz.amGQHFZxe";
 
 impl AccountService {
     /// A service over these ports.
@@ -102,7 +116,7 @@ impl AccountService {
         hasher: Arc<dyn PasswordHasher>,
         tokens: Arc<dyn TokenService>,
     ) -> Self {
-        Self { parents, caregivers, hasher, tokens }
+        Self { parents, caregivers, hasher, tokens, dummy_hash: Arc::default() }
     }
 
     /// Logs in by email (case-insensitive) or username. A matching legacy plain-text password is
@@ -113,12 +127,17 @@ impl AccountService {
         if identifier.is_empty() || password.is_empty() {
             return Err(LoginError::MissingCredentials);
         }
+        if identifier.chars().count() > domain::account::MAX_EMAIL_LEN {
+            // No account can have such an identifier; don't send it to the database.
+            self.burn_time(password).await;
+            return Err(LoginError::InvalidCredentials);
+        }
         let account = match self.parents.find_by_login(identifier).await? {
             Some(p) => Some(Account::Parent(p)),
             None => self.caregivers.find_by_login(identifier).await?.map(Account::Caregiver),
         };
         let Some(account) = account else {
-            let _ = self.hasher.verify(password, &PasswordHash::Bcrypt(DUMMY_HASH.to_owned())).await;
+            self.burn_time(password).await;
             return Err(LoginError::InvalidCredentials);
         };
         if !self.hasher.verify(password, account.password()).await.map_err(LoginError::Unknown)? {
@@ -136,6 +155,28 @@ impl AccountService {
         let token = self.tokens.issue(&account.claims()).map_err(LoginError::Unknown)?;
         tracing::info!(user_id = %account.id(), role = account.role().as_str(), "login");
         Ok((account, token))
+    }
+
+    /// Spends the time of one password check against a hash of the configured cost.
+    async fn burn_time(&self, password: &str) {
+        let dummy = match self.dummy_hash.get() {
+            Some(h) => h.clone(),
+            None => match self.hasher.hash("wimmelwelt-timing-equaliser").await {
+                Ok(h) => self.dummy_hash.get_or_init(|| h).clone(),
+                Err(_) => return,
+            },
+        };
+        let _ = self.hasher.verify(password, &dummy).await;
+    }
+
+    /// The caller behind a verified token, if that account still exists: a token of a deleted
+    /// account opens nothing. `Ok(None)` if the account is gone.
+    pub async fn authenticate(&self, claims: AuthClaims) -> Result<Option<AuthClaims>, ProfileError> {
+        let exists = match claims.role {
+            Role::Parent => self.parents.find_by_id(&claims.user_id).await?.is_some(),
+            Role::Caregiver => self.caregivers.find_by_id(&claims.user_id).await?.is_some(),
+        };
+        Ok(exists.then_some(claims))
     }
 
     /// The caller's own account with a fresh token. `NotFound` if the account was deleted.
@@ -233,6 +274,7 @@ pub(crate) mod tests {
         c.expect_find_by_login().returning(|_| Ok(None));
         let mut h = MockPasswordHasher::new();
         h.expect_verify().times(2).returning(|_, _| Ok(false));
+        h.expect_hash().times(1).returning(|_| Ok(PasswordHash::Bcrypt("$dummy".into())));
         let s = service(p, c, h);
         assert!(matches!(s.login("nobody", "x").await, Err(LoginError::InvalidCredentials)));
         assert!(matches!(s.login("jana", "wrong").await, Err(LoginError::InvalidCredentials)));

@@ -14,7 +14,7 @@ use ports::{CaregiverFilter, CaregiverRepository, MatchRepository, ParentReposit
 use crate::accounts::{Visibility, credentials_taken};
 use crate::errors::{ProfileError, QueryError, RegisterError};
 use crate::files::{FileService, key_from_url};
-use crate::parents::owned_id;
+use crate::parents::{MAX_UPDATE_ATTEMPTS, owned_id};
 use crate::uploads::{FileChange, UploadData, UploadKind};
 
 /// Storage folders of caregiver files.
@@ -26,6 +26,9 @@ pub mod folders {
     pub const TEAM_GALLERY: &str = "caregivers/team-gallery";
     pub const CONTRACTS: &str = "caregivers/contracts";
 }
+
+/// Longest search text sent to the database.
+const MAX_QUERY_CHARS: usize = 200;
 
 /// How many `-n` suffixes are tried before giving up on a unique profile path.
 const MAX_PATH_SUFFIX: u32 = 500;
@@ -162,6 +165,7 @@ impl CaregiverService {
             legacy_profile_paths: vec![],
             created_at: Some(now),
             updated_at: Some(now),
+            revision: 0,
         };
         let mut staged = Staged::default();
         let files = match self.apply_files(&CaregiverFiles::default(), uploads, &mut staged, now).await {
@@ -356,10 +360,17 @@ impl CaregiverService {
 
     /// Public search, newest first; the featured caregiver (with free places) comes first.
     pub async fn search(&self, caller: &Caller, q: SearchQuery) -> Result<(Vec<Caregiver>, Visibility), QueryError> {
+        // No caregiver has a city or name this long: answer without asking the database (whose
+        // regex engine limits pattern length).
+        let too_long = |s: &Option<String>| s.as_ref().is_some_and(|s| s.chars().count() > MAX_QUERY_CHARS);
+        if too_long(&q.search) || too_long(&q.city) || too_long(&q.city_slug) || too_long(&q.postal_code) {
+            return Ok((vec![], Visibility::of_others(caller)));
+        }
         let (skip, limit) = match q.limit {
             Some(l) => {
                 let l = l.clamp(1, 500);
-                (Some(q.page.unwrap_or(1).max(1).saturating_sub(1).saturating_mul(l)), Some(l))
+                let page = q.page.unwrap_or(1).clamp(1, 100_000);
+                (Some((page - 1) * l), Some(l))
             }
             None => (None, None),
         };
@@ -378,12 +389,14 @@ impl CaregiverService {
             let c = list.remove(pos);
             list.insert(0, c);
         }
-        let visibility = if caller.is_authenticated() { Visibility::Member } else { Visibility::Public };
-        Ok((list, visibility))
+        Ok((list, Visibility::of_others(caller)))
     }
 
     /// Up to 15 distinct (postal code, city) suggestions among the 50 newest matches.
     pub async fn locations(&self, q: Option<String>) -> Result<Vec<LocationSuggestion>, QueryError> {
+        if q.as_ref().is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
+            return Ok(vec![]);
+        }
         let filter =
             CaregiverFilter { search: q.filter(|s| !s.trim().is_empty()), limit: Some(50), ..Default::default() };
         let list = self.caregivers.search(&filter).await?;
@@ -452,6 +465,10 @@ impl CaregiverService {
 
     /// Partially updates the caller's own profile: fields, files (new files stored, files no longer
     /// referenced deleted after the update) and slugs (old path kept as legacy path).
+    ///
+    /// The write only succeeds if nobody changed the profile since it was read (revision check).
+    /// On a conflict the files stored by that attempt are deleted and the whole update is redone on
+    /// the fresh state, up to [`MAX_UPDATE_ATTEMPTS`] times; then it fails with `Conflict`.
     #[tracing::instrument(skip_all, fields(user_id = id))]
     pub async fn update(
         &self,
@@ -462,12 +479,37 @@ impl CaregiverService {
         password: Option<String>,
     ) -> Result<Caregiver, ProfileError> {
         let id = owned_id(caller, id)?;
-        let mut caregiver = self.caregivers.find_by_id(&id).await?.ok_or(ProfileError::NotFound)?;
+        if let Some(p) = password.as_deref().filter(|p| !p.is_empty()) {
+            domain::account::check_new_password(p).map_err(|_| ProfileError::WeakPassword)?;
+        }
+        for attempt in 1..=MAX_UPDATE_ATTEMPTS {
+            match self.try_update(&id, changes.clone(), file_changes.clone(), password.clone()).await {
+                Err(ProfileError::Conflict) => {
+                    tracing::info!(attempt, "caregiver changed concurrently during an update");
+                }
+                done => return done,
+            }
+        }
+        tracing::warn!("giving up an update of a caregiver that keeps being changed concurrently");
+        Err(ProfileError::Conflict)
+    }
+
+    /// One attempt of [`Self::update`], from loading the caregiver to the conditional write. Fails
+    /// with `Conflict` (after deleting the files it stored) if the caregiver was changed since it
+    /// was loaded.
+    async fn try_update(
+        &self,
+        id: &UserId,
+        changes: CaregiverChanges,
+        file_changes: CaregiverFileChanges,
+        password: Option<String>,
+    ) -> Result<Caregiver, ProfileError> {
+        let mut caregiver = self.caregivers.find_by_id(id).await?.ok_or(ProfileError::NotFound)?;
         let credentials_change = changes.email.is_present() || changes.username.is_present();
         caregiver.apply(changes)?;
         self.precheck_uploads(&file_changes)?;
         if credentials_change
-            && credentials_taken(&*self.parents, &*self.caregivers, &caregiver.email, &caregiver.username, Some(&id))
+            && credentials_taken(&*self.parents, &*self.caregivers, &caregiver.email, &caregiver.username, Some(id))
                 .await?
         {
             return Err(ProfileError::Duplicate);
@@ -477,7 +519,7 @@ impl CaregiverService {
         }
         let wanted = caregiver.wanted_profile_path();
         if !caregiver.path_still_fits(&wanted) {
-            let n = self.first_free_suffix(&wanted, Some(&id), 1).await?;
+            let n = self.first_free_suffix(&wanted, Some(id), 1).await?;
             caregiver.move_to(wanted.with_suffix(n));
         }
         let now = Utc::now();
@@ -493,7 +535,7 @@ impl CaregiverService {
         caregiver.updated_at = Some(now);
         let outcome = self.caregivers.update(&caregiver).await;
         match outcome {
-            Ok(true) => {}
+            Ok(true) => caregiver.revision += 1,
             Ok(false) => {
                 self.files.delete_quietly(staged.0.iter()).await;
                 return Err(ProfileError::NotFound);
@@ -591,6 +633,7 @@ mod tests {
             legacy_profile_paths: vec![],
             created_at: None,
             updated_at: None,
+            revision: 0,
         };
         let p = c.wanted_profile_path();
         c.move_to(p);
@@ -728,7 +771,7 @@ mod tests {
             phone: Some("1".into()),
             address: Some("Ring 3".into()),
             postal_code: Some("50823".into()),
-            password: Some("pw".into()),
+            password: Some("passwort-1".into()),
             username: None,
             details: domain::CaregiverDetailsInput {
                 city: Some("Köln".into()),
@@ -770,5 +813,67 @@ mod tests {
         assert!(r.is_legacy_path);
         let r = s.by_profile_path(&Caller::Anonymous, "koeln", "kleine-strolche").await.unwrap();
         assert!(!r.is_legacy_path);
+    }
+
+    fn new_image() -> FileChange {
+        FileChange::Replace(UploadData { data: PNG_B64.into(), file_name: None })
+    }
+
+    #[tokio::test]
+    async fn a_conflicting_update_is_redone_on_the_fresh_state_and_drops_its_first_uploads() {
+        let loads = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut c = MockCaregiverRepository::new();
+        c.expect_find_by_id().times(2).returning(move |_| {
+            // Between the two loads another request changed the bio.
+            let n = loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut stored = caregiver(OWNER, 1);
+            stored.revision = n;
+            if n > 0 {
+                stored.details.bio = Some("neu".into());
+            }
+            Ok(Some(stored))
+        });
+        let mut seq = mockall::Sequence::new();
+        c.expect_update()
+            .withf(|c| c.revision == 0)
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| Err(RepoError::Conflict));
+        c.expect_update()
+            .withf(|c| c.revision == 1 && c.details.available_spots == 3 && c.details.bio.as_deref() == Some("neu"))
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| Ok(true));
+        let (st, puts, deletes) = crate::parents::tests::recording_store(StorageMode::S3);
+        let s = service(c, st, None);
+        let changes = CaregiverChanges { available_spots: Patch::Set(3), ..Default::default() };
+        let files = CaregiverFileChanges { profile_image: new_image(), ..Default::default() };
+        let updated = s.update(&caller(OWNER), OWNER, changes, files, None).await.unwrap();
+
+        let puts = puts.lock().unwrap().clone();
+        assert_eq!(puts.len(), 2, "one upload per attempt: {puts:?}");
+        assert_eq!(updated.files.profile_image.unwrap().key.as_deref(), Some(puts[1].as_str()));
+        assert_eq!(*deletes.lock().unwrap(), [puts[0].clone()]);
+        assert_eq!(updated.revision, 2);
+    }
+
+    #[tokio::test]
+    async fn an_update_that_keeps_conflicting_gives_up_and_leaves_no_upload_behind() {
+        let attempts = crate::parents::MAX_UPDATE_ATTEMPTS as usize;
+        let mut c = MockCaregiverRepository::new();
+        c.expect_find_by_id().times(attempts).returning(|_| Ok(Some(caregiver(OWNER, 1))));
+        c.expect_update().times(attempts).returning(|_| Err(RepoError::Conflict));
+        let (st, puts, deletes) = crate::parents::tests::recording_store(StorageMode::S3);
+        let s = service(c, st, None);
+        let files = CaregiverFileChanges {
+            logo_image: new_image(),
+            room_images: Some(vec![GalleryItem::New(UploadData { data: PNG_B64.into(), file_name: None })]),
+            ..Default::default()
+        };
+        let r = s.update(&caller(OWNER), OWNER, CaregiverChanges::default(), files, None).await;
+        assert!(matches!(r, Err(ProfileError::Conflict)), "{r:?}");
+        let puts = puts.lock().unwrap().clone();
+        assert_eq!(puts.len(), 2 * attempts);
+        assert_eq!(*deletes.lock().unwrap(), puts, "every upload deleted, the gallery kept");
     }
 }

@@ -1,6 +1,6 @@
 //! Errors of the use cases, one enum per kind of operation.
 
-use domain::{BlankRequiredField, RegistrationError, UploadError};
+use domain::{FieldError, RegistrationError, UploadError};
 use ports::{BlobError, RepoError};
 
 /// Logging in.
@@ -27,6 +27,12 @@ pub enum RegisterError {
     /// Email or username already used by a parent or caregiver.
     #[error("credentials already registered")]
     Duplicate,
+    /// The email address is not usable.
+    #[error("invalid email address")]
+    InvalidEmail,
+    /// The password breaks the password rules.
+    #[error("password too weak")]
+    WeakPassword,
     /// An upload broke the upload rules.
     #[error(transparent)]
     Upload(#[from] UploadError),
@@ -51,9 +57,18 @@ pub enum ProfileError {
     /// The update would blank a required field.
     #[error("required field {0} must not be empty")]
     BlankRequired(&'static str),
+    /// A field's new value is not usable (e.g. a malformed email).
+    #[error("field {0} is not valid")]
+    InvalidField(&'static str),
+    /// A new password breaks the password rules.
+    #[error("password too weak")]
+    WeakPassword,
     /// The new email or username belongs to another account.
     #[error("credentials already registered")]
     Duplicate,
+    /// The profile kept being changed concurrently; the update was given up after several attempts.
+    #[error("the profile was changed concurrently")]
+    Conflict,
     #[error(transparent)]
     Upload(#[from] UploadError),
     #[error("database or storage unavailable")]
@@ -98,6 +113,7 @@ impl From<RepoError> for LoginError {
         match e {
             RepoError::Unavailable(e) => Self::Unavailable(e),
             RepoError::Duplicate { .. } => Self::Unknown(anyhow::anyhow!("unexpected duplicate on login")),
+            RepoError::Conflict => Self::Unknown(anyhow::anyhow!("unexpected revision conflict on login")),
             RepoError::Other(e) => Self::Unknown(e),
         }
     }
@@ -108,6 +124,7 @@ impl From<RepoError> for RegisterError {
         match e {
             RepoError::Unavailable(e) => Self::Unavailable(e),
             RepoError::Duplicate { .. } => Self::Duplicate,
+            RepoError::Conflict => Self::Unknown(anyhow::anyhow!("unexpected revision conflict on registration")),
             RepoError::Other(e) => Self::Unknown(e),
         }
     }
@@ -118,6 +135,7 @@ impl From<RepoError> for ProfileError {
         match e {
             RepoError::Unavailable(e) => Self::Unavailable(e),
             RepoError::Duplicate { .. } => Self::Duplicate,
+            RepoError::Conflict => Self::Conflict,
             RepoError::Other(e) => Self::Unknown(e),
         }
     }
@@ -128,6 +146,7 @@ impl From<RepoError> for QueryError {
         match e {
             RepoError::Unavailable(e) => Self::Unavailable(e),
             RepoError::Duplicate { .. } => Self::Unknown(anyhow::anyhow!("unexpected duplicate on read")),
+            RepoError::Conflict => Self::Unknown(anyhow::anyhow!("unexpected revision conflict on read")),
             RepoError::Other(e) => Self::Unknown(e),
         }
     }
@@ -166,13 +185,18 @@ impl From<RegistrationError> for RegisterError {
     fn from(e: RegistrationError) -> Self {
         match e {
             RegistrationError::MissingFields(f) => Self::MissingFields(f),
+            RegistrationError::InvalidEmail => Self::InvalidEmail,
+            RegistrationError::WeakPassword => Self::WeakPassword,
         }
     }
 }
 
-impl From<BlankRequiredField> for ProfileError {
-    fn from(e: BlankRequiredField) -> Self {
-        Self::BlankRequired(e.0)
+impl From<FieldError> for ProfileError {
+    fn from(e: FieldError) -> Self {
+        match e {
+            FieldError::Blank(f) => Self::BlankRequired(f),
+            FieldError::Invalid(f) => Self::InvalidField(f),
+        }
     }
 }
 

@@ -30,6 +30,10 @@ impl std::fmt::Debug for ParentService {
     }
 }
 
+/// How often a profile update is attempted before giving up with [`ProfileError::Conflict`] when
+/// the profile keeps being changed concurrently.
+pub(crate) const MAX_UPDATE_ATTEMPTS: u32 = 5;
+
 /// The id of an account the caller wants to change: 401 without a token, 404 for a malformed id,
 /// 403 for anybody else's account (checked before existence, so nothing is revealed).
 pub(crate) fn owned_id(caller: &Caller, raw: &str) -> Result<UserId, ProfileError> {
@@ -86,6 +90,7 @@ impl ParentService {
             email_notifications_enabled: new.email_notifications_enabled,
             created_at: Some(now),
             updated_at: Some(now),
+            revision: 0,
         };
         if let Err(e) = self.parents.insert(&parent).await {
             self.files.delete_quietly(parent.profile_image.iter()).await;
@@ -107,6 +112,10 @@ impl ParentService {
     }
 
     /// Partially updates the caller's own profile.
+    ///
+    /// The write only succeeds if nobody changed the profile since it was read (revision check).
+    /// On a conflict the files stored by that attempt are deleted and the whole update is redone on
+    /// the fresh state, up to [`MAX_UPDATE_ATTEMPTS`] times; then it fails with `Conflict`.
     #[tracing::instrument(skip_all, fields(user_id = id))]
     pub async fn update(
         &self,
@@ -117,11 +126,34 @@ impl ParentService {
         password: Option<String>,
     ) -> Result<Parent, ProfileError> {
         let id = owned_id(caller, id)?;
-        let mut parent = self.parents.find_by_id(&id).await?.ok_or(ProfileError::NotFound)?;
+        if let Some(p) = password.as_deref().filter(|p| !p.is_empty()) {
+            domain::account::check_new_password(p).map_err(|_| ProfileError::WeakPassword)?;
+        }
+        for attempt in 1..=MAX_UPDATE_ATTEMPTS {
+            match self.try_update(&id, changes.clone(), image.clone(), password.clone()).await {
+                Err(ProfileError::Conflict) => tracing::info!(attempt, "parent changed concurrently during an update"),
+                done => return done,
+            }
+        }
+        tracing::warn!("giving up an update of a parent that keeps being changed concurrently");
+        Err(ProfileError::Conflict)
+    }
+
+    /// One attempt of [`Self::update`], from loading the parent to the conditional write. Fails
+    /// with `Conflict` (after deleting the files it stored) if the parent was changed since it was
+    /// loaded.
+    async fn try_update(
+        &self,
+        id: &UserId,
+        changes: ParentChanges,
+        image: FileChange,
+        password: Option<String>,
+    ) -> Result<Parent, ProfileError> {
+        let mut parent = self.parents.find_by_id(id).await?.ok_or(ProfileError::NotFound)?;
         let credentials_change = changes.email.is_present() || changes.username.is_present();
         parent.apply(changes)?;
         if credentials_change
-            && credentials_taken(&*self.parents, &*self.caregivers, &parent.email, &parent.username, Some(&id)).await?
+            && credentials_taken(&*self.parents, &*self.caregivers, &parent.email, &parent.username, Some(id)).await?
         {
             return Err(ProfileError::Duplicate);
         }
@@ -147,7 +179,7 @@ impl ParentService {
         }
         parent.updated_at = Some(Utc::now());
         match self.parents.update(&parent).await {
-            Ok(true) => {}
+            Ok(true) => parent.revision += 1,
             Ok(false) => {
                 self.files.delete_quietly(stored.iter()).await;
                 return Err(ProfileError::NotFound);
@@ -221,6 +253,7 @@ pub(crate) mod tests {
             email_notifications_enabled: true,
             created_at: None,
             updated_at: None,
+            revision: 0,
         }
     }
 
@@ -314,7 +347,7 @@ pub(crate) mod tests {
             email: Some("Jana@example.org".into()),
             phone: Some("1".into()),
             postal_code: Some("50667".into()),
-            password: Some("pw".into()),
+            password: Some("passwort-1".into()),
             ..Default::default()
         };
         let r = s.register(form, Some(UploadData { data: PNG_B64.into(), file_name: None })).await;
@@ -336,5 +369,82 @@ pub(crate) mod tests {
         store.expect_delete().withf(|k| k.as_str() == "parents/profile-images/old.png").times(1).returning(|_| Ok(()));
         let s = service(p, store);
         s.delete(&caller(OWNER), OWNER).await.unwrap();
+    }
+
+    /// A store that records the keys it is asked to put and to delete.
+    pub(crate) fn recording_store(mode: domain::StorageMode) -> (MockBlobStore, Keys, Keys) {
+        let (puts, deletes) = (Keys::default(), Keys::default());
+        let mut s = MockBlobStore::new();
+        s.expect_mode().return_const(mode);
+        let recorded = puts.clone();
+        s.expect_put().returning(move |k, _, _| {
+            recorded.lock().unwrap().push(k.as_str().to_owned());
+            Ok(())
+        });
+        let recorded = deletes.clone();
+        s.expect_delete().returning(move |k| {
+            recorded.lock().unwrap().push(k.as_str().to_owned());
+            Ok(())
+        });
+        (s, puts, deletes)
+    }
+
+    pub(crate) type Keys = Arc<std::sync::Mutex<Vec<String>>>;
+
+    #[tokio::test]
+    async fn a_conflicting_update_is_redone_on_the_fresh_state_and_drops_its_first_upload() {
+        let loads = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut p = MockParentRepository::new();
+        p.expect_find_by_id().times(2).returning(move |_| {
+            // Between the two loads another request changed the notes.
+            let n = loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut stored = parent(OWNER);
+            stored.revision = 3 + n;
+            if n > 0 {
+                stored.notes = Some("N1".into());
+            }
+            Ok(Some(stored))
+        });
+        let mut seq = mockall::Sequence::new();
+        p.expect_update()
+            .withf(|p| p.revision == 3)
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| Err(ports::RepoError::Conflict));
+        p.expect_update()
+            .withf(|p| p.revision == 4 && p.first_name.as_deref() == Some("F1") && p.notes.as_deref() == Some("N1"))
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| Ok(true));
+        let (store, puts, deletes) = recording_store(domain::StorageMode::Local);
+        let s = service(p, store);
+        let changes = ParentChanges { first_name: Patch::Set("F1".into()), ..Default::default() };
+        let image = FileChange::Replace(UploadData { data: PNG_B64.into(), file_name: Some("neu.png".into()) });
+        let updated = s.update(&caller(OWNER), OWNER, changes, image, None).await.unwrap();
+
+        let puts = puts.lock().unwrap().clone();
+        assert_eq!(puts.len(), 2, "one upload per attempt: {puts:?}");
+        assert_ne!(puts[0], puts[1]);
+        assert_eq!(updated.profile_image.unwrap().key.as_deref(), Some(puts[1].as_str()));
+        // The first attempt's upload is removed; the old image only after the successful write.
+        assert_eq!(*deletes.lock().unwrap(), [puts[0].clone(), "parents/profile-images/old.png".to_owned()]);
+        assert_eq!((updated.first_name.as_deref(), updated.notes.as_deref()), (Some("F1"), Some("N1")));
+        assert_eq!(updated.revision, 5);
+    }
+
+    #[tokio::test]
+    async fn an_update_that_keeps_conflicting_gives_up_and_leaves_no_upload_behind() {
+        let attempts = MAX_UPDATE_ATTEMPTS as usize;
+        let mut p = MockParentRepository::new();
+        p.expect_find_by_id().times(attempts).returning(|_| Ok(Some(parent(OWNER))));
+        p.expect_update().times(attempts).returning(|_| Err(ports::RepoError::Conflict));
+        let (store, puts, deletes) = recording_store(domain::StorageMode::Local);
+        let s = service(p, store);
+        let image = FileChange::Replace(UploadData { data: PNG_B64.into(), file_name: None });
+        let r = s.update(&caller(OWNER), OWNER, ParentChanges::default(), image, None).await;
+        assert!(matches!(r, Err(ProfileError::Conflict)), "{r:?}");
+        let puts = puts.lock().unwrap().clone();
+        assert_eq!(puts.len(), attempts);
+        assert_eq!(*deletes.lock().unwrap(), puts, "every upload deleted, the old image kept");
     }
 }

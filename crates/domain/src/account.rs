@@ -65,6 +65,56 @@ impl Caller {
     }
 }
 
+/// Longest accepted email address (RFC 5321 path limit).
+pub const MAX_EMAIL_LEN: usize = 254;
+/// Shortest accepted new password, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Longest accepted new password, in bytes: bcrypt ignores everything after 72 bytes, so longer
+/// passwords would silently be cut.
+pub const MAX_PASSWORD_BYTES: usize = 72;
+
+/// The text is not a usable email address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid email address")]
+pub struct InvalidEmail;
+
+/// Trims and lower-cases an email address and checks its shape: one `@`, a non-empty local part
+/// of at most 64 characters, a domain with a dot and no empty labels, no white space, control or
+/// invisible characters, at most 254 characters in all.
+pub fn normalize_email(raw: &str) -> Result<String, InvalidEmail> {
+    let email = raw.trim().to_lowercase();
+    if email.is_empty() || email.len() > MAX_EMAIL_LEN {
+        return Err(InvalidEmail);
+    }
+    let invisible =
+        |c: char| c.is_whitespace() || c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2060}' | '\u{feff}');
+    if email.chars().any(invisible) {
+        return Err(InvalidEmail);
+    }
+    let (local, domain) = email.rsplit_once('@').ok_or(InvalidEmail)?;
+    if local.is_empty() || local.len() > 64 || local.contains('@') {
+        return Err(InvalidEmail);
+    }
+    if !domain.contains('.') || domain.split('.').any(str::is_empty) {
+        return Err(InvalidEmail);
+    }
+    Ok(email)
+}
+
+/// Why a new password is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the password must have 8 to 72 bytes and not only spaces")]
+pub struct WeakPassword;
+
+/// Checks a NEW password (registration, change): at least 8 characters, at most 72 bytes, not
+/// only white space. Existing (legacy) passwords are never checked at login.
+pub fn check_new_password(plain: &str) -> Result<(), WeakPassword> {
+    if plain.chars().count() < MIN_PASSWORD_CHARS || plain.len() > MAX_PASSWORD_BYTES || plain.trim().is_empty() {
+        return Err(WeakPassword);
+    }
+    Ok(())
+}
+
 /// A stored password: a bcrypt hash, or a plain-text password left by the legacy backend that is
 /// replaced by a hash at the next successful login.
 #[derive(Clone, PartialEq, Eq)]
@@ -107,6 +157,34 @@ mod tests {
         assert!(matches!(PasswordHash::from_stored(h), PasswordHash::Bcrypt(_)));
         assert!(matches!(PasswordHash::from_stored("klartext-passwort-1".into()), PasswordHash::LegacyPlain(_)));
         assert!(matches!(PasswordHash::from_stored("$2b$short".into()), PasswordHash::LegacyPlain(_)));
+    }
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(normalize_email("  Eva.Eltern@Example.ORG "), Ok("eva.eltern@example.org".to_owned()));
+        for bad in [
+            "",
+            "12345",
+            "a@b",
+            "@example.org",
+            "a@@example.org",
+            "a b@example.org",
+            "nul\u{0}@example.org",
+            "a\u{200b}@example.org",
+            "a@example..org",
+        ] {
+            assert_eq!(normalize_email(bad), Err(InvalidEmail), "{bad:?}");
+        }
+        assert_eq!(normalize_email(&format!("{}@example.org", "a".repeat(65))), Err(InvalidEmail));
+    }
+
+    #[test]
+    fn new_passwords_need_8_to_72_bytes() {
+        assert!(check_new_password("geheim12").is_ok());
+        assert_eq!(check_new_password("kurz"), Err(WeakPassword));
+        assert_eq!(check_new_password("        "), Err(WeakPassword));
+        assert_eq!(check_new_password(&"p".repeat(73)), Err(WeakPassword));
+        assert!(check_new_password(&"ü".repeat(36)).is_ok());
     }
 
     #[test]

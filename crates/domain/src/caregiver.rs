@@ -6,7 +6,9 @@ use crate::account::PasswordHash;
 use crate::file::FileRef;
 use crate::ids::UserId;
 use crate::opaque::Opaque;
-use crate::parent::{BlankRequiredField, RegistrationError, full_name, missing, refuse_blank};
+use crate::parent::{
+    FieldError, RegistrationError, check_credentials, full_name, missing, patched_email, refuse_blank,
+};
 use crate::patch::Patch;
 use crate::slug::ProfilePath;
 
@@ -102,6 +104,9 @@ pub struct Caregiver {
     pub legacy_profile_paths: Vec<String>,
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
+    /// Optimistic-concurrency token: how many times the service has updated this document; 0 for
+    /// documents never updated by this service (legacy).
+    pub revision: u64,
 }
 
 impl Caregiver {
@@ -212,7 +217,7 @@ impl CaregiverRegistration {
         else {
             return Err(RegistrationError::MissingFields(vec![]));
         };
-        let email = email.to_lowercase();
+        let email = check_credentials(&email, &plain_password)?;
         let username = self.username.unwrap_or_else(|| email.clone());
         let d = self.details;
         let name = full_name(d.first_name.as_deref(), d.last_name.as_deref()).or(d.name);
@@ -297,7 +302,7 @@ impl Caregiver {
     /// Applies a partial update. Fails, changing nothing, if `email`, `phone`, `address`,
     /// `postalCode` or `username` would become empty. Slugs are not touched here: the application
     /// recomputes them (they need a uniqueness check).
-    pub fn apply(&mut self, c: CaregiverChanges) -> Result<(), BlankRequiredField> {
+    pub fn apply(&mut self, c: CaregiverChanges) -> Result<(), FieldError> {
         refuse_blank(&[
             ("email", c.email == Patch::Clear),
             ("phone", c.phone == Patch::Clear),
@@ -305,7 +310,7 @@ impl Caregiver {
             ("postalCode", c.postal_code == Patch::Clear),
             ("username", c.username == Patch::Clear),
         ])?;
-        set_required(c.email.map(|e| e.to_lowercase()), &mut self.email);
+        set_required(patched_email(c.email)?, &mut self.email);
         set_required(c.phone, &mut self.phone);
         set_required(c.address, &mut self.address);
         set_required(c.postal_code, &mut self.postal_code);
@@ -367,7 +372,7 @@ mod tests {
             phone: Some("0221".into()),
             address: Some("Lindenallee 7".into()),
             postal_code: Some("50667".into()),
-            password: Some("geheim123".into()),
+            password: Some("geheim-123".into()),
             username: None,
             details: CaregiverDetailsInput {
                 first_name: Some("Sabine".into()),
@@ -397,6 +402,7 @@ mod tests {
             legacy_profile_paths: vec![],
             created_at: None,
             updated_at: None,
+            revision: 0,
         };
         let p = c.wanted_profile_path();
         c.move_to(p);
@@ -454,7 +460,7 @@ mod tests {
         let before = c.clone();
         assert_eq!(
             c.apply(CaregiverChanges { address: Patch::Clear, ..Default::default() }),
-            Err(BlankRequiredField("address"))
+            Err(FieldError::Blank("address"))
         );
         assert_eq!(c, before);
     }

@@ -22,9 +22,7 @@ pub use file::{FileKey, FileKeyError, FileRef, StorageMode};
 pub use ids::{InvalidId, UserId};
 pub use matching::Match;
 pub use opaque::Opaque;
-pub use parent::{
-    BlankRequiredField, Child, Gender, NewParent, Parent, ParentChanges, ParentRegistration, RegistrationError,
-};
+pub use parent::{Child, FieldError, Gender, NewParent, Parent, ParentChanges, ParentRegistration, RegistrationError};
 pub use patch::Patch;
 pub use slug::{ProfilePath, slugify};
 pub use upload::{AcceptedType, UploadError, UploadPolicy};

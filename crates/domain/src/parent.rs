@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::account::PasswordHash;
+use crate::account::{PasswordHash, check_new_password, normalize_email};
 use crate::file::FileRef;
 use crate::ids::UserId;
 use crate::patch::Patch;
@@ -80,6 +80,9 @@ pub struct Parent {
     pub email_notifications_enabled: bool,
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
+    /// Optimistic-concurrency token: how many times the service has updated this document; 0 for
+    /// documents never updated by this service (legacy).
+    pub revision: u64,
 }
 
 /// A registration form as received (already trimmed; empty values are `None`).
@@ -127,6 +130,19 @@ pub enum RegistrationError {
     /// Required fields are missing (camelCase field names, in form order).
     #[error("missing required fields: {}", .0.join(", "))]
     MissingFields(Vec<&'static str>),
+    /// The email address is not usable.
+    #[error("invalid email address")]
+    InvalidEmail,
+    /// The password breaks the password rules.
+    #[error("password too weak")]
+    WeakPassword,
+}
+
+/// Normalises the email and checks the password of a registration.
+pub(crate) fn check_credentials(email: &str, password: &str) -> Result<String, RegistrationError> {
+    let email = normalize_email(email).map_err(|_| RegistrationError::InvalidEmail)?;
+    check_new_password(password).map_err(|_| RegistrationError::WeakPassword)?;
+    Ok(email)
 }
 
 /// Joins first and last name ("Jana Beispiel"); `None` if both are empty.
@@ -157,7 +173,7 @@ impl ParentRegistration {
         else {
             return Err(RegistrationError::MissingFields(vec![]));
         };
-        let email = email.to_lowercase();
+        let email = check_credentials(&email, &plain_password)?;
         let username = self.username.unwrap_or_else(|| email.clone());
         let name = full_name(self.first_name.as_deref(), self.last_name.as_deref()).or(self.name);
         let children = self.children.unwrap_or_default();
@@ -200,16 +216,30 @@ pub struct ParentChanges {
     pub email_notifications_enabled: Patch<bool>,
 }
 
-/// A PATCH tried to blank a field every profile must keep.
+/// A PATCH field that cannot be applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("required field {0} must not be empty")]
-pub struct BlankRequiredField(pub &'static str);
+pub enum FieldError {
+    /// The update would blank a field every profile must keep.
+    #[error("required field {0} must not be empty")]
+    Blank(&'static str),
+    /// The value is not usable (e.g. a malformed email address).
+    #[error("field {0} is not valid")]
+    Invalid(&'static str),
+}
 
 /// Refuses `Clear` on any of the named required fields (first offender named).
-pub fn refuse_blank(fields: &[(&'static str, bool)]) -> Result<(), BlankRequiredField> {
+pub fn refuse_blank(fields: &[(&'static str, bool)]) -> Result<(), FieldError> {
     match fields.iter().find(|(_, cleared)| *cleared) {
-        Some((name, _)) => Err(BlankRequiredField(name)),
+        Some((name, _)) => Err(FieldError::Blank(name)),
         None => Ok(()),
+    }
+}
+
+/// Normalises a new email of a PATCH.
+pub(crate) fn patched_email(p: Patch<String>) -> Result<Patch<String>, FieldError> {
+    match p {
+        Patch::Set(e) => normalize_email(&e).map(Patch::Set).map_err(|_| FieldError::Invalid("email")),
+        other => Ok(other),
     }
 }
 
@@ -222,14 +252,15 @@ fn set_required(patch: Patch<String>, target: &mut String) {
 impl Parent {
     /// Applies a partial update. Fails, changing nothing, if a required field (`email`, `phone`,
     /// `postalCode`, `username`) would become empty.
-    pub fn apply(&mut self, c: ParentChanges) -> Result<(), BlankRequiredField> {
+    pub fn apply(&mut self, c: ParentChanges) -> Result<(), FieldError> {
         refuse_blank(&[
             ("email", c.email == Patch::Clear),
             ("phone", c.phone == Patch::Clear),
             ("postalCode", c.postal_code == Patch::Clear),
             ("username", c.username == Patch::Clear),
         ])?;
-        set_required(c.email.map(|e| e.to_lowercase()), &mut self.email);
+        let email = patched_email(c.email)?;
+        set_required(email, &mut self.email);
         set_required(c.phone, &mut self.phone);
         set_required(c.postal_code, &mut self.postal_code);
         set_required(c.username, &mut self.username);
@@ -275,7 +306,7 @@ mod tests {
             email: Some("Jana@Example.org".into()),
             phone: Some("0151".into()),
             postal_code: Some("50667".into()),
-            password: Some("geheim123".into()),
+            password: Some("geheim-123".into()),
             first_name: Some("Jana".into()),
             last_name: Some("Beispiel".into()),
             ..Default::default()
@@ -336,6 +367,7 @@ mod tests {
             email_notifications_enabled: true,
             created_at: None,
             updated_at: None,
+            revision: 0,
         }
     }
 
@@ -344,7 +376,10 @@ mod tests {
         let mut p = stored();
         let before = p.clone();
         let err = p.apply(ParentChanges { notes: Patch::Set("x".into()), phone: Patch::Clear, ..Default::default() });
-        assert_eq!(err, Err(BlankRequiredField("phone")));
+        assert_eq!(err, Err(FieldError::Blank("phone")));
+        assert_eq!(p, before);
+        let err = p.apply(ParentChanges { email: Patch::Set("kaputt".into()), ..Default::default() });
+        assert_eq!(err, Err(FieldError::Invalid("email")));
         assert_eq!(p, before);
     }
 

@@ -13,6 +13,9 @@ pub enum RepoError {
     /// The database could not be reached in time (server selection or network failure).
     #[error("database unavailable")]
     Unavailable(#[source] anyhow::Error),
+    /// The stored revision differs from the entity's: someone else changed it since it was read.
+    #[error("the document was changed concurrently")]
+    Conflict,
     /// Anything else (bugs, unreadable documents, …).
     #[error(transparent)]
     Other(#[from] anyhow::Error),
@@ -53,10 +56,15 @@ pub trait ParentRepository: Send + Sync {
         username: &str,
         except: Option<&'a UserId>,
     ) -> Result<bool, RepoError>;
-    /// Writes every field of `parent` (fields the service does not know are left untouched).
-    /// Returns `false` if the parent no longer exists.
+    /// Writes every field of `parent` (fields the service does not know are left untouched), but
+    /// only if the stored revision equals `parent.revision` (a missing stored revision counts as 0);
+    /// the stored revision becomes `parent.revision + 1`.
+    /// Returns `Ok(false)` if the parent no longer exists and [`RepoError::Conflict`] if it exists
+    /// with another revision (someone else changed it since it was read).
     async fn update(&self, parent: &Parent) -> Result<bool, RepoError>;
-    /// Replaces only the stored password (used to upgrade legacy plain-text passwords).
+    /// Replaces only the stored password (used to upgrade legacy plain-text passwords) and
+    /// increments the stored revision, so that an update based on the old state conflicts instead
+    /// of writing the old hash back.
     async fn set_password(&self, id: &UserId, hash: &PasswordHash) -> Result<(), RepoError>;
     /// Deletes the parent; `false` if there was none.
     async fn delete(&self, id: &UserId) -> Result<bool, RepoError>;
@@ -92,9 +100,14 @@ pub trait CaregiverRepository: Send + Sync {
     async fn cities_for_postal_code(&self, postal_code: &str) -> Result<Vec<String>, RepoError>;
     /// Caregivers that have no stored profile path (legacy documents), for the slug backfill.
     async fn without_profile_path(&self) -> Result<Vec<Caregiver>, RepoError>;
-    /// Writes every field of `caregiver`; `false` if it no longer exists.
+    /// Writes every field of `caregiver` (fields the service does not know are left untouched), but
+    /// only if the stored revision equals `caregiver.revision` (a missing stored revision counts as
+    /// 0); the stored revision becomes `caregiver.revision + 1`.
+    /// Returns `Ok(false)` if the caregiver no longer exists and [`RepoError::Conflict`] if it
+    /// exists with another revision (someone else changed it since it was read).
     async fn update(&self, caregiver: &Caregiver) -> Result<bool, RepoError>;
-    /// Replaces only the stored password.
+    /// Replaces only the stored password and increments the stored revision, so that an update
+    /// based on the old state conflicts instead of writing the old hash back.
     async fn set_password(&self, id: &UserId, hash: &PasswordHash) -> Result<(), RepoError>;
     /// Deletes the caregiver; `false` if there was none.
     async fn delete(&self, id: &UserId) -> Result<bool, RepoError>;

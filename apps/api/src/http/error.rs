@@ -45,6 +45,8 @@ pub mod msg {
     pub const UPLOAD_SIZE: &str = "Die Datei überschreitet die maximale Größe.";
     pub const UPLOAD_BASE64: &str = "Die Datei konnte nicht gelesen werden (ungültige Base64-Daten).";
     pub const ORIGIN: &str = "Anfragen von dieser Herkunft sind nicht erlaubt.";
+    pub const INVALID_EMAIL: &str = "Bitte gib eine gültige E-Mail-Adresse ein.";
+    pub const WEAK_PASSWORD: &str = "Das Passwort muss mindestens 8 Zeichen und darf höchstens 72 Byte lang sein.";
 }
 
 impl ApiError {
@@ -156,7 +158,18 @@ impl ApiError {
             ProfileError::Forbidden => Self::forbidden(msg::FORBIDDEN),
             ProfileError::NotFound => Self::not_found(m.not_found),
             ProfileError::BlankRequired(f) => Self::blank_field(f),
+            ProfileError::InvalidField("email") => Self::bad_request("invalid_email", msg::INVALID_EMAIL),
+            ProfileError::InvalidField(f) => {
+                Self::bad_request("invalid_field", format!("Das Feld „{f}“ ist ungültig."))
+                    .with_details(json!({ "field": f }))
+            }
+            ProfileError::WeakPassword => Self::bad_request("weak_password", msg::WEAK_PASSWORD),
             ProfileError::Duplicate => Self::new(StatusCode::CONFLICT, "duplicate", m.duplicate),
+            ProfileError::Conflict => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "Das Profil wurde gerade an anderer Stelle geändert. Bitte lade die Seite neu und versuche es erneut.",
+            ),
             ProfileError::Upload(u) => Self::upload(&u),
             ProfileError::Unavailable(e) => Self::unavailable(&e),
             ProfileError::Unknown(e) => Self::internal(&e),
@@ -168,6 +181,8 @@ impl ApiError {
         match e {
             RegisterError::MissingFields(f) => Self::missing_fields(&f),
             RegisterError::Duplicate => Self::new(StatusCode::CONFLICT, "duplicate", m.duplicate),
+            RegisterError::InvalidEmail => Self::bad_request("invalid_email", msg::INVALID_EMAIL),
+            RegisterError::WeakPassword => Self::bad_request("weak_password", msg::WEAK_PASSWORD),
             RegisterError::Upload(u) => Self::upload(&u),
             RegisterError::Unavailable(e) => Self::unavailable(&e),
             RegisterError::Unknown(e) => Self::internal(&e),

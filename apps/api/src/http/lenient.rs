@@ -7,6 +7,56 @@ use chrono::{DateTime, NaiveDate, Utc};
 use domain::{Child, Gender, Opaque, Patch, TimeSlot};
 use serde_json::{Map, Value};
 
+/// Longest text accepted in any field other than uploads (a bio, notes, a meal plan, …).
+pub const MAX_TEXT_CHARS: usize = 10_000;
+/// Fields (top-level or inside list items) that carry base64 uploads and may be long.
+const UPLOAD_KEYS: &[&str] = &["profileImage", "logoImage", "conceptFile", "dataUrl", "data", "base64", "file"];
+
+/// The most entries a list field may have; other lists 100.
+fn max_items(field: &str) -> usize {
+    match field {
+        "roomImages" | "caregiverImages" => 30,
+        "contractDocuments" | "children" => 20,
+        "careTimes" | "dailySchedule" => 50,
+        "closedDays" => 400,
+        _ => 100,
+    }
+}
+
+/// Refuses bodies whose fields are absurdly long (texts over 10,000 characters, lists over their
+/// limits, deep structures), before anything is parsed further or stored: such values cannot be
+/// meant, and would otherwise reach the database's document size limit as a 500.
+pub fn check_limits(body: &Map<String, Value>) -> Result<(), crate::http::error::ApiError> {
+    use crate::http::error::ApiError;
+    fn too_long(field: &str) -> ApiError {
+        ApiError::bad_request("field_too_long", format!("Das Feld „{field}“ ist zu lang."))
+            .with_details(serde_json::json!({ "field": field }))
+    }
+    fn check(field: &str, key: &str, v: &Value, depth: usize) -> Result<(), ApiError> {
+        if depth > 6 {
+            return Err(too_long(field));
+        }
+        match v {
+            Value::String(s) if !UPLOAD_KEYS.contains(&key) && s.chars().count() > MAX_TEXT_CHARS => {
+                Err(too_long(field))
+            }
+            Value::Array(items) => {
+                if items.len() > max_items(field) {
+                    return Err(ApiError::bad_request(
+                        "too_many_items",
+                        format!("Das Feld „{field}“ hat zu viele Einträge."),
+                    )
+                    .with_details(serde_json::json!({ "field": field, "max": max_items(field) })));
+                }
+                items.iter().try_for_each(|i| check(field, key, i, depth + 1))
+            }
+            Value::Object(o) => o.iter().try_for_each(|(k, v)| check(field, k, v, depth + 1)),
+            _ => Ok(()),
+        }
+    }
+    body.iter().try_for_each(|(k, v)| check(k, k, v, 0))
+}
+
 /// A JSON object body read field by field.
 #[derive(Debug)]
 pub struct Form<'a>(pub &'a Map<String, Value>);
@@ -26,7 +76,12 @@ fn scalar_text(v: &Value) -> Option<String> {
     }
 }
 
+/// A count or age: whole, not negative (negative values count as "not set").
 fn int_of(v: &Value) -> Option<i64> {
+    raw_int(v).filter(|n| *n >= 0)
+}
+
+fn raw_int(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f.trunc() as i64)),
         Value::String(s) => {
@@ -52,8 +107,14 @@ fn bool_of(v: &Value) -> Option<bool> {
     }
 }
 
-/// Parses `YYYY-MM-DD`, RFC 3339, or `YYYY-MM-DDTHH:MM[:SS]` without zone (as UTC).
+/// Parses `YYYY-MM-DD`, RFC 3339, or `YYYY-MM-DDTHH:MM[:SS]` without zone (as UTC). Dates before
+/// 1900 or after 2100 are typing mistakes and count as "not set".
 pub fn date_of(v: &Value) -> Option<DateTime<Utc>> {
+    use chrono::Datelike as _;
+    parse_date(v).filter(|d| (1900..=2100).contains(&d.year()))
+}
+
+fn parse_date(v: &Value) -> Option<DateTime<Utc>> {
     let s = v.as_str()?.trim();
     if s.is_empty() {
         return None;
@@ -321,6 +382,27 @@ mod tests {
 
     fn form(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn absurd_values_are_refused_but_uploads_may_be_long() {
+        let long = "x".repeat(MAX_TEXT_CHARS + 1);
+        assert!(check_limits(&form(json!({"notes": long}))).is_err());
+        assert!(check_limits(&form(json!({"children": [{"notes": long}]}))).is_err());
+        assert!(check_limits(&form(json!({"profileImage": long, "roomImages": [{"dataUrl": long}]}))).is_ok());
+        let many: Vec<Value> = (0..31).map(|_| json!("/uploads/a.png")).collect();
+        assert!(check_limits(&form(json!({"roomImages": many}))).is_err());
+        assert!(check_limits(&form(json!({"bio": "kurz", "location": {"latitude": 50.9}}))).is_ok());
+    }
+
+    #[test]
+    fn negative_counts_and_far_dates_count_as_not_set() {
+        let m = form(json!({"n": -5, "d": "0000-01-01", "e": "2199-01-01", "f": "1984-06-15"}));
+        let f = Form(&m);
+        assert_eq!(f.int("n"), Patch::Clear);
+        assert_eq!(f.date("d"), Patch::Clear);
+        assert_eq!(f.date("e"), Patch::Clear);
+        assert!(matches!(f.date("f"), Patch::Set(_)));
     }
 
     #[test]

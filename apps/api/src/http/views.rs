@@ -68,8 +68,9 @@ impl Renderer<'_> {
         Value::Object(o)
     }
 
-    /// A caregiver as `visibility` allows: anonymous callers get no email, phone, street address
-    /// or contract documents; only the owner sees username and notification settings.
+    /// A caregiver as `visibility` allows: anonymous callers get no email, phone or street
+    /// address; contract documents only go to the owner and to parents; only the owner sees
+    /// username and notification settings.
     pub fn caregiver(&self, c: &Caregiver, visibility: Visibility) -> Value {
         let d = &c.details;
         let today = self.now.date_naive();
@@ -109,10 +110,13 @@ impl Renderer<'_> {
         o.insert("legacyProfilePaths".into(), json!(c.legacy_profile_paths));
         o.insert("createdAt".into(), opt_iso(&c.created_at));
         o.insert("updatedAt".into(), opt_iso(&c.updated_at));
-        if visibility != Visibility::Public {
+        if visibility.is_authenticated() {
             o.insert("email".into(), json!(c.email));
             o.insert("phone".into(), json!(c.phone));
             o.insert("address".into(), json!(c.address));
+        }
+        // Contract documents are private: for the caregiver and for parents considering them.
+        if matches!(visibility, Visibility::Owner | Visibility::Parent) {
             o.insert(
                 "contractDocuments".into(),
                 Value::Array(

@@ -8,10 +8,10 @@ use futures::TryStreamExt as _;
 use mongodb::{Collection, Database};
 use ports::{CaregiverFilter, CaregiverRepository, RepoError};
 
-use crate::codec::{caregiver_changes, caregiver_from_doc, date, oid, opt_str};
+use crate::codec::{REVISION, caregiver_changes, caregiver_from_doc, date, oid, opt_str, revision_bson};
 use crate::error::ctx;
 use crate::parents::{credentials_taken_in, login_filter};
-use crate::{CAREGIVERS, contains_ignoring_case, equals_ignoring_case};
+use crate::{CAREGIVERS, contains_ignoring_case, equals_ignoring_case, update_at_revision};
 
 /// [`CaregiverRepository`] over the legacy `caregivers` collection.
 #[derive(Debug, Clone)]
@@ -114,6 +114,7 @@ impl CaregiverRepository for MongoCaregiverRepository {
     async fn insert(&self, caregiver: &Caregiver) -> Result<(), RepoError> {
         let now = Utc::now();
         let mut doc = caregiver_changes(caregiver).into_insert(oid(&caregiver.id)?);
+        doc.insert(REVISION, revision_bson(caregiver.revision));
         if caregiver.created_at.is_none() {
             doc.insert("createdAt", date(now));
         }
@@ -191,12 +192,9 @@ impl CaregiverRepository for MongoCaregiverRepository {
     async fn update(&self, caregiver: &Caregiver) -> Result<bool, RepoError> {
         let mut changes = caregiver_changes(caregiver);
         changes.set_updated_at(Utc::now());
-        let result = self
-            .coll
-            .update_one(doc! { "_id": oid(&caregiver.id)? }, changes.into_update())
-            .await
-            .map_err(ctx("updating caregiver"))?;
-        Ok(result.matched_count > 0)
+        changes.set_revision(caregiver.revision + 1);
+        let id = oid(&caregiver.id)?;
+        update_at_revision(&self.coll, id, caregiver.revision, changes.into_update(), "updating caregiver").await
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %id))]
@@ -204,7 +202,10 @@ impl CaregiverRepository for MongoCaregiverRepository {
         self.coll
             .update_one(
                 doc! { "_id": oid(id)? },
-                doc! { "$set": { "password": hash.stored(), "updatedAt": date(Utc::now()) } },
+                doc! {
+                    "$set": { "password": hash.stored(), "updatedAt": date(Utc::now()) },
+                    "$inc": { REVISION: 1_i64 },
+                },
             )
             .await
             .map_err(ctx("setting caregiver password"))?;

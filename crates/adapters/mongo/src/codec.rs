@@ -267,6 +267,11 @@ pub(crate) fn int(i: i64) -> Bson {
     i32::try_from(i).map_or(Bson::Int64(i), Bson::Int32)
 }
 
+/// A revision as Int64 (saturating; a revision never gets anywhere near `i64::MAX`).
+pub(crate) fn revision_bson(revision: u64) -> Bson {
+    Bson::Int64(i64::try_from(revision).unwrap_or(i64::MAX))
+}
+
 /// A BSON date.
 pub(crate) fn date(t: DateTime<Utc>) -> Bson {
     Bson::DateTime(bson::DateTime::from_chrono(t))
@@ -338,6 +343,11 @@ impl Changes {
         self.set("updatedAt", date(now));
     }
 
+    /// Sets the stored revision.
+    pub(crate) fn set_revision(&mut self, revision: u64) {
+        self.set(REVISION, revision_bson(revision));
+    }
+
     /// The document for `insert_one` (the `$unset` part is simply left out).
     pub(crate) fn into_insert(self, id: ObjectId) -> Document {
         let mut d = doc! { "_id": id };
@@ -389,6 +399,30 @@ fn files_bson(items: &[FileRef]) -> Bson {
 }
 
 // ---------------------------------------------------------------------------------------------
+// revisions
+
+/// Field of the optimistic-concurrency revision (see `Parent::revision`).
+pub(crate) const REVISION: &str = "revision";
+
+/// The stored revision, read leniently (Int32, Int64, Double or numeric string); missing,
+/// negative or unreadable → 0 (documents never updated by this service).
+pub(crate) fn revision(doc: &Document) -> u64 {
+    opt_int(doc, REVISION).and_then(|r| u64::try_from(r).ok()).unwrap_or(0)
+}
+
+/// The filter of a conditional update: document `id` stored at revision `expected`. Revision 0
+/// also matches a missing (or `null`) field: legacy documents. Numbers of any BSON type compare
+/// equal; the string form is matched too because reading accepts it.
+pub(crate) fn revision_filter(id: ObjectId, expected: u64) -> Document {
+    let values = if expected == 0 {
+        vec![Bson::Null, revision_bson(0), Bson::String("0".into())]
+    } else {
+        vec![revision_bson(expected), Bson::String(expected.to_string())]
+    };
+    doc! { "_id": id, REVISION: { "$in": values } }
+}
+
+// ---------------------------------------------------------------------------------------------
 // parents
 
 /// A parent document → `Parent`; `None` only if the document has no usable `_id`.
@@ -426,6 +460,7 @@ pub(crate) fn parent_from_doc(doc: &Document) -> Option<Parent> {
         email_notifications_enabled: opt_bool(doc, "emailNotificationsEnabled").unwrap_or(true),
         created_at: opt_date(doc, "createdAt"),
         updated_at: opt_date(doc, "updatedAt"),
+        revision: revision(doc),
     })
 }
 
@@ -529,6 +564,7 @@ pub(crate) fn caregiver_from_doc(doc: &Document) -> Option<Caregiver> {
         legacy_profile_paths: string_list(doc, "legacyProfilePaths"),
         created_at: opt_date(doc, "createdAt"),
         updated_at: opt_date(doc, "updatedAt"),
+        revision: revision(doc),
     })
 }
 
@@ -626,6 +662,20 @@ mod tests {
         assert_eq!(opt_bool(&d, "e"), Some(true));
         assert_eq!(opt_bool(&d, "g"), None);
         assert_eq!(opt_str(&d, "g"), None);
+    }
+
+    #[test]
+    fn revisions_are_read_leniently_and_default_to_zero() {
+        let d = doc! { "a": 3_i32, "b": 4_i64, "c": 5.0, "d": "6", "e": -1_i32, "f": "x", "g": Bson::Null };
+        let read = |k: &str| {
+            let mut one = Document::new();
+            if let Some(v) = d.get(k) {
+                one.insert(REVISION, v.clone());
+            }
+            revision(&one)
+        };
+        assert_eq!([read("a"), read("b"), read("c"), read("d")], [3, 4, 5, 6]);
+        assert_eq!([read("e"), read("f"), read("g"), read("missing")], [0, 0, 0, 0]);
     }
 
     #[test]

@@ -146,11 +146,16 @@ async fn backfill_one(
         }
         let mut filter = caregivers::missing_profile_path();
         filter.insert("_id", oid);
-        let update = doc! { "$set": {
-            "citySlug": candidate.city_slug.clone(),
-            "daycareSlug": candidate.daycare_slug.clone(),
-            "profilePath": path,
-        }};
+        // The revision is bumped so that a concurrent profile update based on the old state
+        // conflicts instead of overwriting the new path.
+        let update = doc! {
+            "$set": {
+                "citySlug": candidate.city_slug.clone(),
+                "daycareSlug": candidate.daycare_slug.clone(),
+                "profilePath": path,
+            },
+            "$inc": { codec::REVISION: 1_i64 },
+        };
         match coll.update_one(filter, update).await {
             Ok(r) => return Ok(r.modified_count > 0),
             // Another instance took this path between our check and the write: try the next.
@@ -160,6 +165,24 @@ async fn backfill_one(
     }
     tracing::warn!(caregiver_id = %id, "no free profile path found");
     Ok(false)
+}
+
+/// Applies `update` to document `id` only if it is stored at revision `expected` (see
+/// [`codec::revision_filter`]); `update` must set the next revision. `Ok(true)` if written,
+/// `Ok(false)` if there is no such document, `Conflict` if it exists with another revision.
+pub(crate) async fn update_at_revision(
+    coll: &Collection<Document>,
+    id: bson::oid::ObjectId,
+    expected: u64,
+    update: Document,
+    context: &'static str,
+) -> Result<bool, RepoError> {
+    let result = coll.update_one(codec::revision_filter(id, expected), update).await.map_err(error::ctx(context))?;
+    if result.matched_count > 0 {
+        return Ok(true);
+    }
+    let exists = coll.find_one(doc! { "_id": id }).projection(doc! { "_id": 1 }).await.map_err(error::ctx(context))?;
+    if exists.is_some() { Err(RepoError::Conflict) } else { Ok(false) }
 }
 
 pub(crate) async fn ping(db: &Database) -> Result<(), RepoError> {

@@ -7,9 +7,9 @@ use domain::{Parent, PasswordHash, UserId};
 use mongodb::{Collection, Database};
 use ports::{ParentRepository, RepoError};
 
-use crate::codec::{date, oid, parent_changes, parent_from_doc};
+use crate::codec::{REVISION, date, oid, parent_changes, parent_from_doc, revision_bson};
 use crate::error::ctx;
-use crate::{PARENTS, equals_ignoring_case};
+use crate::{PARENTS, equals_ignoring_case, update_at_revision};
 
 /// [`ParentRepository`] over the legacy `parents` collection.
 #[derive(Debug, Clone)]
@@ -87,6 +87,7 @@ impl ParentRepository for MongoParentRepository {
     async fn insert(&self, parent: &Parent) -> Result<(), RepoError> {
         let now = Utc::now();
         let mut doc = parent_changes(parent).into_insert(oid(&parent.id)?);
+        doc.insert(REVISION, revision_bson(parent.revision));
         if parent.created_at.is_none() {
             doc.insert("createdAt", date(now));
         }
@@ -129,12 +130,9 @@ impl ParentRepository for MongoParentRepository {
     async fn update(&self, parent: &Parent) -> Result<bool, RepoError> {
         let mut changes = parent_changes(parent);
         changes.set_updated_at(Utc::now());
-        let result = self
-            .coll
-            .update_one(doc! { "_id": oid(&parent.id)? }, changes.into_update())
-            .await
-            .map_err(ctx("updating parent"))?;
-        Ok(result.matched_count > 0)
+        changes.set_revision(parent.revision + 1);
+        let id = oid(&parent.id)?;
+        update_at_revision(&self.coll, id, parent.revision, changes.into_update(), "updating parent").await
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %id))]
@@ -142,7 +140,10 @@ impl ParentRepository for MongoParentRepository {
         self.coll
             .update_one(
                 doc! { "_id": oid(id)? },
-                doc! { "$set": { "password": hash.stored(), "updatedAt": date(Utc::now()) } },
+                doc! {
+                    "$set": { "password": hash.stored(), "updatedAt": date(Utc::now()) },
+                    "$inc": { REVISION: 1_i64 },
+                },
             )
             .await
             .map_err(ctx("setting parent password"))?;

@@ -90,6 +90,7 @@ fn full_caregiver(raw_id: &str, email: &str, username: &str) -> Caregiver {
         legacy_profile_paths: vec!["koeln/erika-neu".into()],
         created_at: Some(at(2026, 1, 1)),
         updated_at: Some(at(2026, 1, 2)),
+        revision: 0,
     }
 }
 
@@ -116,6 +117,7 @@ fn full_parent(raw_id: &str, email: &str) -> Parent {
         email_notifications_enabled: false,
         created_at: Some(at(2026, 2, 1)),
         updated_at: Some(at(2026, 2, 2)),
+        revision: 0,
     }
 }
 
@@ -590,4 +592,112 @@ async fn ping_succeeds_against_the_test_server() {
     let db = TestDb::new().await;
     db.store.ping().await.unwrap();
     db.store.parents().ping().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// optimistic concurrency
+
+#[tokio::test]
+async fn a_stale_update_conflicts_and_a_missing_account_is_reported() {
+    let db = TestDb::new().await;
+    let parents = db.store.parents();
+    let parent = full_parent("6600000000000000000000a5", "rev@example.org");
+    parents.insert(&parent).await.unwrap();
+    let mut first = parents.find_by_id(&parent.id).await.unwrap().unwrap();
+    let mut second = first.clone();
+    assert_eq!(first.revision, 0);
+
+    first.first_name = Some("F1".into());
+    assert!(parents.update(&first).await.unwrap());
+    assert_eq!(db.raw_doc("parents", "6600000000000000000000a5").await.get("revision"), Some(&Bson::Int64(1)));
+
+    // The second writer read revision 0 too: its write is refused and changes nothing.
+    second.notes = Some("N1".into());
+    assert!(matches!(parents.update(&second).await, Err(RepoError::Conflict)));
+    let stored = parents.find_by_id(&parent.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.first_name.as_deref(), stored.notes.as_deref(), stored.revision),
+        (Some("F1"), Some("Notiz"), 1)
+    );
+
+    // Redone on the fresh state, it succeeds.
+    let mut retry = stored;
+    retry.notes = Some("N1".into());
+    assert!(parents.update(&retry).await.unwrap());
+    let stored = parents.find_by_id(&parent.id).await.unwrap().unwrap();
+    assert_eq!((stored.first_name.as_deref(), stored.notes.as_deref(), stored.revision), (Some("F1"), Some("N1"), 2));
+
+    // A missing account is not a conflict, whatever the revision.
+    let mut ghost = full_parent("6600000000000000000000af", "ghost@example.org");
+    assert!(!parents.update(&ghost).await.unwrap());
+    ghost.revision = 7;
+    assert!(!parents.update(&ghost).await.unwrap());
+
+    let caregivers = db.store.caregivers();
+    let caregiver = full_caregiver("6600000000000000000000c5", "rev@example.org", "rev");
+    caregivers.insert(&caregiver).await.unwrap();
+    let stale = caregivers.find_by_id(&caregiver.id).await.unwrap().unwrap();
+    let mut fresh = stale.clone();
+    fresh.details.bio = Some("neu".into());
+    assert!(caregivers.update(&fresh).await.unwrap());
+    assert!(matches!(caregivers.update(&stale).await, Err(RepoError::Conflict)));
+    assert_eq!(caregivers.find_by_id(&caregiver.id).await.unwrap().unwrap().details.bio.as_deref(), Some("neu"));
+    assert!(!caregivers.update(&full_caregiver("6600000000000000000000cf", "g@example.org", "g")).await.unwrap());
+}
+
+#[tokio::test]
+async fn legacy_documents_without_revision_update_as_revision_zero() {
+    let db = TestDb::with_fixtures().await;
+    assert!(db.raw_doc("parents", TOM).await.get("revision").is_none(), "fixture has no revision");
+    let parents = db.store.parents();
+    let mut tom = parents.find_by_id(&id(TOM)).await.unwrap().unwrap();
+    assert_eq!(tom.revision, 0);
+    tom.notes = Some("neu".into());
+    assert!(parents.update(&tom).await.unwrap());
+    assert_eq!(db.raw_doc("parents", TOM).await.get("revision"), Some(&Bson::Int64(1)));
+    // The same stale state (revision 0) no longer matches.
+    assert!(matches!(parents.update(&tom).await, Err(RepoError::Conflict)));
+
+    assert!(db.raw_doc("caregivers", SABINE).await.get("revision").is_none(), "fixture has no revision");
+    let caregivers = db.store.caregivers();
+    let sabine = caregivers.find_by_id(&id(SABINE)).await.unwrap().unwrap();
+    assert_eq!(sabine.revision, 0);
+    assert!(caregivers.update(&sabine).await.unwrap());
+    assert_eq!(db.raw_doc("caregivers", SABINE).await.get("revision"), Some(&Bson::Int64(1)));
+
+    // Revisions written by other tools in other number types or as text are read and matched.
+    for (stored, expected) in [(Bson::Int32(4), 4), (Bson::Double(5.0), 5), (Bson::String("6".into()), 6)] {
+        db.raw("parents")
+            .update_one(
+                doc! { "_id": bson::oid::ObjectId::parse_str(JANA).unwrap() },
+                doc! { "$set": { "revision": stored } },
+            )
+            .await
+            .unwrap();
+        let jana = parents.find_by_id(&id(JANA)).await.unwrap().unwrap();
+        assert_eq!(jana.revision, expected);
+        assert!(parents.update(&jana).await.unwrap());
+        assert_eq!(db.raw_doc("parents", JANA).await.get("revision"), Some(&Bson::Int64(expected as i64 + 1)));
+    }
+}
+
+#[tokio::test]
+async fn set_password_bumps_the_revision_so_a_stale_update_cannot_revert_it() {
+    let db = TestDb::with_fixtures().await;
+    let parents = db.store.parents();
+    let stale = parents.find_by_id(&id(TOM)).await.unwrap().unwrap();
+    assert!(matches!(stale.password, PasswordHash::LegacyPlain(_)));
+    parents.set_password(&id(TOM), &PasswordHash::from_stored(BCRYPT.into())).await.unwrap();
+    assert_eq!(db.raw_doc("parents", TOM).await.get("revision"), Some(&Bson::Int64(1)));
+    assert!(matches!(parents.update(&stale).await, Err(RepoError::Conflict)));
+    let tom = parents.find_by_id(&id(TOM)).await.unwrap().unwrap();
+    assert!(matches!(tom.password, PasswordHash::Bcrypt(_)), "the upgraded hash stays");
+    assert_eq!(tom.revision, 1);
+
+    let caregivers = db.store.caregivers();
+    let stale = caregivers.find_by_id(&id(GUEL)).await.unwrap().unwrap();
+    caregivers.set_password(&id(GUEL), &PasswordHash::from_stored(BCRYPT.into())).await.unwrap();
+    caregivers.set_password(&id(GUEL), &PasswordHash::from_stored(BCRYPT.into())).await.unwrap();
+    assert!(matches!(caregivers.update(&stale).await, Err(RepoError::Conflict)));
+    assert_eq!(caregivers.find_by_id(&id(GUEL)).await.unwrap().unwrap().revision, stale.revision + 2);
 }

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, post, web};
 use serde_json::{Value, json};
 
-use crate::http::auth::AuthUser;
+use crate::http::auth::TokenUser;
 use crate::http::error::{ApiError, USER, msg};
 use crate::http::lenient::Form;
 use crate::http::routes::object;
@@ -37,8 +37,8 @@ async fn login(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpRespo
 
 /// The caller's own profile, role and a fresh token.
 #[get("/auth/me")]
-async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    let (account, token) = state.accounts.me(&user.caller()).await.map_err(|e| match e {
+async fn me(state: web::Data<AppState>, user: TokenUser) -> Result<HttpResponse, ApiError> {
+    let (account, token) = state.accounts.me(&domain::Caller::User(user.0)).await.map_err(|e| match e {
         ProfileError::NotFound => ApiError::not_found(msg::ME_NOT_FOUND),
         other => ApiError::profile(other, USER),
     })?;

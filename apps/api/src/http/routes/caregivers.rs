@@ -111,8 +111,7 @@ async fn register(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpRe
 }
 
 /// Query string of the search; unreadable numbers are ignored.
-#[derive(Debug, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default)]
 struct SearchParams {
     postal_code: Option<String>,
     city: Option<String>,
@@ -126,8 +125,20 @@ fn non_empty(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
+/// Reads the query; a parameter given twice counts once (the first), and an unreadable query
+/// string counts as no filters only where no parameter could be read at all.
 fn query_params(req: &actix_web::HttpRequest) -> SearchParams {
-    web::Query::<SearchParams>::from_query(req.query_string()).map(|q| q.into_inner()).unwrap_or_default()
+    let pairs =
+        web::Query::<Vec<(String, String)>>::from_query(req.query_string()).map(|q| q.into_inner()).unwrap_or_default();
+    let first = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    SearchParams {
+        postal_code: first("postalCode"),
+        city: first("city"),
+        city_slug: first("citySlug"),
+        search: first("search"),
+        page: first("page"),
+        limit: first("limit"),
+    }
 }
 
 /// Public search.

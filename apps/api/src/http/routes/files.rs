@@ -27,7 +27,11 @@ fn parse_range(req: &HttpRequest) -> Option<ByteRange> {
     match (a.trim(), b.trim()) {
         ("", n) => n.parse().ok().map(ByteRange::Suffix),
         (a, "") => a.parse().ok().map(ByteRange::From),
-        (a, b) => Some(ByteRange::FromTo(a.parse().ok()?, b.parse().ok()?)),
+        // A last position before the first makes the header invalid: ignored (RFC 9110 14.2).
+        (a, b) => {
+            let (a, b) = (a.parse().ok()?, b.parse().ok()?);
+            (a <= b).then_some(ByteRange::FromTo(a, b))
+        }
     }
 }
 

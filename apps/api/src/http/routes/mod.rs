@@ -18,7 +18,10 @@ pub fn object(body: &web::Bytes) -> Result<Map<String, Value>, ApiError> {
         return Ok(Map::new());
     }
     match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(m)) => Ok(m),
+        Ok(Value::Object(m)) => {
+            super::lenient::check_limits(&m)?;
+            Ok(m)
+        }
         Ok(_) => Err(ApiError::bad_request("invalid_body", "Der Anfragekörper muss ein JSON-Objekt sein.")),
         Err(_) => Err(ApiError::bad_request("invalid_json", super::error::msg::INVALID_JSON)),
     }
