@@ -6,25 +6,15 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use domain::{FileKey, FileKeyError, FileRef, StorageMode, UploadPolicy};
 use hmac::{Hmac, Mac};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use ports::file_urls::{api_files_url, uploads_url};
 use ports::{Blob, BlobError, BlobStore, ByteRange};
+
+/// The storage key behind a stored URL (see [`ports::file_urls::key_from_url`]).
+pub use ports::file_urls::key_from_url;
 use sha2::{Digest, Sha256};
 
 use crate::errors::FileError;
 use crate::uploads::{DecodedUpload, UploadData, UploadKind, decode};
-
-/// Characters kept unencoded in `/api/files/<key>` URLs (everything else, `/` included, is encoded
-/// like JavaScript's `encodeURIComponent`, as the legacy backend did).
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'!')
-    .remove(b'~')
-    .remove(b'*')
-    .remove(b'\'')
-    .remove(b'(')
-    .remove(b')');
 
 /// Key prefixes of private files: served only with a valid signature.
 pub const PRIVATE_PREFIXES: &[&str] = &["caregivers/contracts/", "messages/attachments/"];
@@ -136,8 +126,8 @@ impl FileService {
     /// The stored URL of a new file: `/api/files/<encoded key>` (S3) or `/uploads/<key>` (local).
     pub fn stored_url(&self, key: &FileKey) -> String {
         match self.store.mode() {
-            StorageMode::S3 => format!("/api/files/{}", utf8_percent_encode(key.as_str(), COMPONENT)),
-            StorageMode::Local => format!("/uploads/{}", key.as_str()),
+            StorageMode::S3 => api_files_url(key.as_str()),
+            StorageMode::Local => uploads_url(key.as_str()),
         }
     }
 
@@ -147,7 +137,7 @@ impl FileService {
         match file.key.as_deref() {
             Some(key) if is_private(key) => {
                 let (expires, sig) = self.signer.sign(key, now);
-                format!("/api/files/{}?expires={expires}&signature={sig}", utf8_percent_encode(key, COMPONENT))
+                format!("{}?expires={expires}&signature={sig}", api_files_url(key))
             }
             _ => file.url.clone(),
         }
@@ -218,40 +208,9 @@ impl FileService {
     }
 }
 
-/// The storage key behind a stored URL (`/uploads/<key>`, `/api/files/<encoded key>`, also as
-/// absolute URLs); `None` for anything else.
-pub fn key_from_url(url: &str) -> Option<String> {
-    let path = match url.find("://") {
-        Some(i) => {
-            let rest = &url[i + 3..];
-            &rest[rest.find('/')?..]
-        }
-        None => url,
-    };
-    let path = path.split(['?', '#']).next().unwrap_or(path);
-    let raw = path.strip_prefix("/uploads/").or_else(|| path.strip_prefix("/api/files/"))?;
-    let decoded = percent_decode_str(raw).decode_utf8().ok()?.into_owned();
-    FileKey::parse(&decoded).ok().map(|k| k.as_str().to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_are_recovered_from_both_url_forms() {
-        assert_eq!(
-            key_from_url("/uploads/parents/profile-images/a.jpg").as_deref(),
-            Some("parents/profile-images/a.jpg")
-        );
-        assert_eq!(
-            key_from_url("/api/files/caregivers%2Fconcepts%2Fkonzept-alt.pdf").as_deref(),
-            Some("caregivers/concepts/konzept-alt.pdf")
-        );
-        assert_eq!(key_from_url("https://api.wimmelwelt.de/api/files/a%2Fb.png?x=1").as_deref(), Some("a/b.png"));
-        assert_eq!(key_from_url("/api/files/..%2F..%2Fetc%2Fpasswd"), None);
-        assert_eq!(key_from_url("https://example.org/other.png"), None);
-    }
 
     #[test]
     fn signed_urls_verify_once_and_expire() {

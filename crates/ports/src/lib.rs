@@ -5,6 +5,7 @@
 pub mod accounts;
 #[cfg(feature = "contract-tests")]
 pub mod contract;
+pub mod file_urls;
 pub mod files;
 pub mod security;
 

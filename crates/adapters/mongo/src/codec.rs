@@ -11,22 +11,12 @@ use bson::oid::ObjectId;
 use bson::{Bson, Document, doc};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use domain::{
-    Caregiver, CaregiverDetails, CaregiverFiles, Child, ContractDocument, FileKey, FileRef, Gender, Match, Opaque,
-    Parent, PasswordHash, TimeSlot, UserId,
+    Caregiver, CaregiverDetails, CaregiverFiles, Child, ContractDocument, FileRef, Gender, Match, Opaque, Parent,
+    PasswordHash, TimeSlot, UserId,
 };
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use ports::file_urls::{api_files_url as url_for_key, key_from_url};
 
 /// What JavaScript's `encodeURIComponent` (used by the legacy backend for file URLs) escapes.
-const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'!')
-    .remove(b'~')
-    .remove(b'*')
-    .remove(b'\'')
-    .remove(b'(')
-    .remove(b')');
 
 /// Default `availabilityTiming` of documents without one.
 const DEFAULT_TIMING: &str = domain::caregiver::DEFAULT_AVAILABILITY_TIMING;
@@ -167,24 +157,6 @@ fn array<'a>(doc: &'a Document, key: &str) -> &'a [Bson] {
 
 // ---------------------------------------------------------------------------------------------
 // file references
-
-/// The storage key behind a file URL: `/uploads/<key>` or `/api/files/<percent-encoded key>`
-/// (also as absolute URLs). `None` for any other URL or an unsafe key.
-pub(crate) fn key_from_url(url: &str) -> Option<String> {
-    let mut path = url.trim();
-    if let Some((_, rest)) = path.split_once("://") {
-        path = rest.find('/').map_or("", |i| &rest[i..]);
-    }
-    let path = path.split(['?', '#']).next().unwrap_or_default();
-    let encoded = path.strip_prefix("/uploads/").or_else(|| path.strip_prefix("/api/files/"))?;
-    let key = percent_decode_str(encoded).decode_utf8().ok()?.into_owned();
-    FileKey::parse(&key).ok().map(|k| k.as_str().to_owned())
-}
-
-/// The URL of a key when a stored reference has no URL (the S3 form, `/api/files/<key>`).
-fn url_for_key(key: &str) -> String {
-    format!("/api/files/{}", utf8_percent_encode(key, URI_COMPONENT))
-}
 
 /// A file reference stored as an object or a bare URL string; empty / null → `None`.
 pub(crate) fn file_ref(value: &Bson) -> Option<FileRef> {
