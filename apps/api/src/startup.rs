@@ -164,7 +164,7 @@ impl Application {
                 .app_data(web::JsonConfig::default().limit(body_limit))
                 .wrap(cors)
                 .wrap(middleware::from_fn(json_errors))
-                .wrap(tracing_actix_web::TracingLogger::default())
+                .wrap(tracing_actix_web::TracingLogger::<crate::http::access_log::AccessLog>::new())
                 .wrap(middleware::from_fn(edge_guard))
                 .configure(routes::configure)
                 .default_service(web::to(not_found))

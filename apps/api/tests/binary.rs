@@ -252,3 +252,70 @@ async fn readiness_recovers_when_mongodb_comes_back() {
     }
     assert!(saw_503, "data routes did not answer 503 after MongoDB went away");
 }
+
+#[tokio::test]
+async fn every_request_is_logged_as_json_without_query_strings_passwords_or_tokens() {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let db_name = format!("wimmelwelt_test_{}", uuid::Uuid::new_v4().simple());
+    let mut child = api(&[
+        ("PORT", &port.to_string()),
+        ("HOST", "127.0.0.1"),
+        ("FILE_STORAGE_MODE", "local"),
+        ("LOCAL_UPLOAD_DIR", dir.path().to_str().unwrap()),
+        ("MONGODB_URI", &mongodb_uri()),
+        ("MONGODB_DB_NAME", &db_name),
+        ("LOG_LEVEL", "info"),
+        ("LOG_FORMAT", "json"),
+        ("AUTH_SECRET", "binary-test-secret-with-more-than-32-bytes"),
+    ])
+    .spawn()
+    .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut running = Running(child);
+    wait_healthy(port).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let secret_password = "Passwort-SECRET-4711";
+    let r = client
+        .post(format!("{base}/api/parents"))
+        .json(&serde_json::json!({"email": "log@example.org", "phone": "1", "postalCode": "50667", "password": secret_password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let login: serde_json::Value = client
+        .post(format!("{base}/api/auth/login"))
+        .json(&serde_json::json!({"identifier": "log@example.org", "password": secret_password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+    let me = client.get(format!("{base}/api/auth/me")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(me.status().as_u16(), 200);
+    let signed = client
+        .get(format!("{base}/api/files/caregivers%2Fcontracts%2Fx.pdf?expires=1&signature=SIGNATURE-SECRET-0815"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status().as_u16(), 403);
+    sigterm(&running.0);
+    let _ = running.0.wait();
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut { stdout }, &mut out).unwrap();
+    let lines: Vec<serde_json::Value> = out.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert!(!lines.is_empty(), "JSON log lines expected, got: {out}");
+    let completed: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["fields"]["message"].as_str().is_some_and(|m| m.starts_with("request"))).collect();
+    assert!(completed.len() >= 4, "one line per request: {out}");
+    assert!(completed.iter().all(|l| l["service"] == "wimmelwelt-api" && l["fields"]["status"].is_u64()), "{out}");
+    assert!(out.contains("/api/auth/login") && out.contains("\"status\":403"), "{out}");
+    for secret in
+        [secret_password, token.as_str(), "SIGNATURE-SECRET-0815", "binary-test-secret-with-more-than-32-bytes"]
+    {
+        assert!(!out.contains(secret), "a secret reached the log: {secret}");
+    }
+}

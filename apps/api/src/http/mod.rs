@@ -1,5 +1,6 @@
 //! The HTTP edge: routes, extractors, error mapping, CORS and the JSON error handlers.
 
+pub mod access_log;
 pub mod auth;
 pub mod error;
 pub mod lenient;
