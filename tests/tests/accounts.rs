@@ -473,3 +473,86 @@ async fn concurrent_profile_updates_lose_nothing_and_leave_no_orphaned_files() {
     assert_eq!(stored, std::slice::from_ref(&current), "exactly the referenced image is left");
     assert!(app.file_exists(&current).await);
 }
+
+/// The minimal registration body both roles accept.
+fn minimal_registration(email: &str) -> Value {
+    json!({"email": email, "phone": "1", "postalCode": "50667", "address": "a", "password": "passwort-123"})
+}
+
+#[tokio::test]
+async fn a_parent_and_a_caregiver_racing_for_one_email_cannot_both_register() {
+    let app = spawn_app().await;
+    for round in 0..10 {
+        let email = format!("race-{round}-{}@example.org", uuid::Uuid::new_v4().simple());
+        let (parent, caregiver) = tokio::join!(
+            app.post("/api/parents", None, minimal_registration(&email)),
+            app.post("/api/caregivers", None, minimal_registration(&email)),
+        );
+        let mut statuses = [parent.status, caregiver.status];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::CREATED, StatusCode::CONFLICT],
+            "round {round}: parent {} {:?} / caregiver {} {:?}",
+            parent.status,
+            parent.body,
+            caregiver.status,
+            caregiver.body
+        );
+        // The winner can log in with its role.
+        let login = app.post("/api/auth/login", None, json!({"identifier": email, "password": "passwort-123"})).await;
+        assert_eq!(login.status, StatusCode::OK, "{:?}", login.body);
+        let winner = if parent.status == StatusCode::CREATED { "parent" } else { "caregiver" };
+        assert_eq!(login.body["role"], winner, "{:?}", login.body);
+    }
+}
+
+#[tokio::test]
+async fn usernames_that_differ_only_in_case_are_the_same_username() {
+    let app = spawn_app().await;
+    let mut eve = minimal_registration("eve@example.org");
+    eve["username"] = json!("eve");
+    let first = app.post("/api/parents", None, eve).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    for (path, email) in [("/api/parents", "eve2@example.org"), ("/api/caregivers", "eve3@example.org")] {
+        let mut shouting = minimal_registration(email);
+        shouting["username"] = json!("EVE");
+        let again = app.post(path, None, shouting).await;
+        assert_eq!(again.status, StatusCode::CONFLICT, "{path}: {:?}", again.body);
+    }
+    // An email in another case is the same email, also across roles.
+    let again = app.post("/api/caregivers", None, minimal_registration("EVE@Example.org")).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{:?}", again.body);
+}
+
+#[tokio::test]
+async fn the_email_of_a_deleted_account_can_be_registered_again() {
+    let app = spawn_app().await;
+    let (id, token) = app.register_parent("wieder@example.org", "passwort-123").await;
+    let taken = app.post("/api/caregivers", None, minimal_registration("wieder@example.org")).await;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{:?}", taken.body);
+    let deleted = app.delete(&format!("/api/parents/{id}"), Some(&token)).await;
+    assert!(deleted.status.is_success(), "{:?}", deleted.body);
+    let again = app.post("/api/caregivers", None, minimal_registration("wieder@example.org")).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{:?}", again.body);
+}
+
+#[tokio::test]
+async fn a_parent_cannot_take_over_a_caregivers_email_and_its_old_email_is_freed_by_a_change() {
+    let app = spawn_app().await;
+    let (_, _) = app.register_caregiver("kita-frei@example.org", "passwort-123", "Köln", "Sonnenschein").await;
+    let (pid, ptoken) = app.register_parent("eltern-alt@example.org", "passwort-123").await;
+    let path = format!("/api/parents/{pid}");
+    for email in ["kita-frei@example.org", "KITA-frei@example.org"] {
+        let taken = app.patch(&path, Some(&ptoken), json!({ "email": email })).await;
+        assert_eq!(taken.status, StatusCode::CONFLICT, "{email}: {:?}", taken.body);
+    }
+    // A change to a free email releases the old one (username and email both were the old email).
+    let moved =
+        app.patch(&path, Some(&ptoken), json!({ "email": "eltern-neu@example.org", "username": "eltern" })).await;
+    assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.body);
+    let taken = app.post("/api/caregivers", None, minimal_registration("eltern-neu@example.org")).await;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{:?}", taken.body);
+    let freed = app.post("/api/caregivers", None, minimal_registration("eltern-alt@example.org")).await;
+    assert_eq!(freed.status, StatusCode::CREATED, "{:?}", freed.body);
+}

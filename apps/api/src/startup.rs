@@ -10,7 +10,9 @@ use actix_web::{App, HttpServer, middleware, web};
 use anyhow::Context as _;
 use application::{AccountService, CaregiverService, FileService, HealthService, ParentService, UrlSigner};
 use domain::{StorageMode, UploadPolicy, UserId};
-use ports::{BlobStore, CaregiverRepository, MatchRepository, ParentRepository, PasswordHasher, TokenService};
+use ports::{
+    BlobStore, CaregiverRepository, IdentifierRegistry, MatchRepository, ParentRepository, PasswordHasher, TokenService,
+};
 use secrecy::ExposeSecret as _;
 
 use crate::config::Config;
@@ -56,8 +58,9 @@ pub async fn build_store(config: &Config) -> anyhow::Result<Arc<dyn BlobStore>> 
     })
 }
 
-/// Creates indexes and backfills missing profile paths, retrying until MongoDB answers. Runs in
-/// the background so the service starts (and reports not-ready) while MongoDB is down.
+/// Creates indexes, backfills missing profile paths and claims the login identifiers of legacy
+/// accounts, retrying until MongoDB answers. Runs in the background so the service starts (and
+/// reports not-ready) while MongoDB is down.
 fn spawn_database_preparation(store: adapter_mongo::MongoStore) {
     tokio::spawn(async move {
         let mut delay = Duration::from_secs(1);
@@ -72,6 +75,11 @@ fn spawn_database_preparation(store: adapter_mongo::MongoStore) {
                         Ok(n) if n > 0 => tracing::info!(count = n, "profile paths backfilled for legacy caregivers"),
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %format!("{e:#}"), "profile path backfill failed"),
+                    }
+                    match store.backfill_identifiers().await {
+                        Ok(n) if n > 0 => tracing::info!(count = n, "login identifiers claimed for legacy accounts"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %format!("{e:#}"), "login identifier backfill failed"),
                     }
                     return;
                 }
@@ -104,6 +112,7 @@ impl Application {
         let parents: Arc<dyn ParentRepository> = Arc::new(mongo.parents());
         let caregivers: Arc<dyn CaregiverRepository> = Arc::new(mongo.caregivers());
         let matches: Arc<dyn MatchRepository> = Arc::new(mongo.matches());
+        let identifiers: Arc<dyn IdentifierRegistry> = Arc::new(mongo.identifiers());
 
         let store = build_store(&config).await?;
         let secret = config.auth.secret.expose_secret().as_bytes().to_vec();
@@ -122,10 +131,19 @@ impl Application {
                 parents.clone(),
                 caregivers.clone(),
                 matches.clone(),
+                identifiers.clone(),
                 hasher.clone(),
                 files.clone(),
             ),
-            caregivers: CaregiverService::new(caregivers, parents.clone(), matches, hasher, files.clone(), featured),
+            caregivers: CaregiverService::new(
+                caregivers,
+                parents.clone(),
+                matches,
+                identifiers,
+                hasher,
+                files.clone(),
+                featured,
+            ),
             files,
             health: HealthService::new(parents, store, Duration::from_secs(3)),
             tokens,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use domain::{AuthClaims, Caller, Caregiver, Parent, PasswordHash, Role, UserId};
-use ports::{CaregiverRepository, ParentRepository, PasswordHasher, RepoError, TokenService};
+use ports::{CaregiverRepository, IdentifierRegistry, ParentRepository, PasswordHasher, RepoError, TokenService};
 
 use crate::errors::{LoginError, ProfileError};
 
@@ -229,6 +229,14 @@ pub(crate) async fn credentials_taken(
 ) -> Result<bool, RepoError> {
     Ok(parents.credentials_taken(email, username, except).await?
         || caregivers.credentials_taken(email, username, except).await?)
+}
+
+/// Releases the login identifiers `owner` holds except `keep`. Best effort: a failure is logged
+/// and the claims stay until the account changes or releases them again.
+pub(crate) async fn release_identifiers(registry: &dyn IdentifierRegistry, owner: &UserId, keep: &[String]) {
+    if let Err(e) = registry.release_except(owner, keep).await {
+        tracing::warn!(user_id = %owner, error = %e, "could not release login identifiers");
+    }
 }
 
 #[cfg(test)]

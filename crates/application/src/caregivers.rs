@@ -4,14 +4,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use domain::account::login_identifiers;
 use domain::caregiver::CaregiverFiles;
 use domain::{
     Caller, Caregiver, CaregiverChanges, CaregiverRegistration, ContractDocument, FileRef, Opaque, ProfilePath, UserId,
     slugify,
 };
-use ports::{CaregiverFilter, CaregiverRepository, MatchRepository, ParentRepository, PasswordHasher, RepoError};
+use ports::{
+    CaregiverFilter, CaregiverRepository, IdentifierRegistry, MatchRepository, ParentRepository, PasswordHasher,
+    RepoError,
+};
 
-use crate::accounts::{Visibility, credentials_taken};
+use crate::accounts::{Visibility, credentials_taken, release_identifiers};
 use crate::errors::{ProfileError, QueryError, RegisterError};
 use crate::files::{FileService, key_from_url};
 use crate::parents::{MAX_UPDATE_ATTEMPTS, owned_id};
@@ -106,6 +110,7 @@ pub struct CaregiverService {
     caregivers: Arc<dyn CaregiverRepository>,
     parents: Arc<dyn ParentRepository>,
     matches: Arc<dyn MatchRepository>,
+    identifiers: Arc<dyn IdentifierRegistry>,
     hasher: Arc<dyn PasswordHasher>,
     files: FileService,
     featured: Option<UserId>,
@@ -128,14 +133,19 @@ impl CaregiverService {
         caregivers: Arc<dyn CaregiverRepository>,
         parents: Arc<dyn ParentRepository>,
         matches: Arc<dyn MatchRepository>,
+        identifiers: Arc<dyn IdentifierRegistry>,
         hasher: Arc<dyn PasswordHasher>,
         files: FileService,
         featured: Option<UserId>,
     ) -> Self {
-        Self { caregivers, parents, matches, hasher, files, featured }
+        Self { caregivers, parents, matches, identifiers, hasher, files, featured }
     }
 
     /// Registers a caregiver with the uploads inside the form; slugs are derived and made unique.
+    ///
+    /// Email and username are claimed in the identifier registry before anything is stored, so
+    /// that a concurrent registration of a parent with the same email cannot succeed as well; the
+    /// claims are released again if the registration fails afterwards.
     #[tracing::instrument(skip_all)]
     pub async fn register(
         &self,
@@ -149,8 +159,10 @@ impl CaregiverService {
         }
         let password = self.hasher.hash(&new.plain_password).await.map_err(RegisterError::Unknown)?;
         let now = Utc::now();
+        let id = UserId::generate(now);
+        self.identifiers.claim(&id, &login_identifiers(&new.email, &new.username)).await?;
         let mut caregiver = Caregiver {
-            id: UserId::generate(now),
+            id,
             email: new.email,
             phone: new.phone,
             address: new.address,
@@ -172,6 +184,7 @@ impl CaregiverService {
             Ok(f) => f,
             Err(e) => {
                 self.files.delete_quietly(staged.0.iter()).await;
+                release_identifiers(&*self.identifiers, &caregiver.id, &[]).await;
                 return Err(e.into());
             }
         };
@@ -179,6 +192,7 @@ impl CaregiverService {
         let result = self.insert_with_unique_path(&mut caregiver).await;
         if let Err(e) = result {
             self.files.delete_quietly(staged.0.iter()).await;
+            release_identifiers(&*self.identifiers, &caregiver.id, &[]).await;
             return Err(e);
         }
         tracing::info!(user_id = %caregiver.id, "caregiver registered");
@@ -496,7 +510,8 @@ impl CaregiverService {
 
     /// One attempt of [`Self::update`], from loading the caregiver to the conditional write. Fails
     /// with `Conflict` (after deleting the files it stored) if the caregiver was changed since it
-    /// was loaded.
+    /// was loaded. Changed login identifiers are claimed right before the write; afterwards the
+    /// identifiers the caregiver no longer uses are released (on failure: the new ones).
     async fn try_update(
         &self,
         id: &UserId,
@@ -506,7 +521,10 @@ impl CaregiverService {
     ) -> Result<Caregiver, ProfileError> {
         let mut caregiver = self.caregivers.find_by_id(id).await?.ok_or(ProfileError::NotFound)?;
         let credentials_change = changes.email.is_present() || changes.username.is_present();
+        let old_identifiers = login_identifiers(&caregiver.email, &caregiver.username);
         caregiver.apply(changes)?;
+        let new_identifiers = login_identifiers(&caregiver.email, &caregiver.username);
+        let identifiers_change = new_identifiers != old_identifiers;
         self.precheck_uploads(&file_changes)?;
         if credentials_change
             && credentials_taken(&*self.parents, &*self.caregivers, &caregiver.email, &caregiver.username, Some(id))
@@ -533,17 +551,31 @@ impl CaregiverService {
             }
         }
         caregiver.updated_at = Some(now);
+        if identifiers_change && let Err(e) = self.identifiers.claim(id, &new_identifiers).await {
+            self.files.delete_quietly(staged.0.iter()).await;
+            return Err(e.into());
+        }
         let outcome = self.caregivers.update(&caregiver).await;
         match outcome {
             Ok(true) => caregiver.revision += 1,
             Ok(false) => {
                 self.files.delete_quietly(staged.0.iter()).await;
+                if identifiers_change {
+                    // The caregiver is gone: nothing of it may stay claimed.
+                    release_identifiers(&*self.identifiers, id, &[]).await;
+                }
                 return Err(ProfileError::NotFound);
             }
             Err(e) => {
                 self.files.delete_quietly(staged.0.iter()).await;
+                if identifiers_change {
+                    release_identifiers(&*self.identifiers, id, &old_identifiers).await;
+                }
                 return Err(e.into());
             }
+        }
+        if identifiers_change {
+            release_identifiers(&*self.identifiers, id, &new_identifiers).await;
         }
         let still_used = caregiver.files.all();
         let orphaned: Vec<&FileRef> =
@@ -560,6 +592,7 @@ impl CaregiverService {
         if !self.caregivers.delete(&id).await? {
             return Err(ProfileError::NotFound);
         }
+        release_identifiers(&*self.identifiers, &id, &[]).await;
         self.files.delete_quietly(caregiver.files.all()).await;
         if let Err(e) = self.matches.delete_for_user(&id).await {
             tracing::warn!(error = %e, "could not delete the matches of a deleted caregiver");
@@ -588,7 +621,8 @@ mod tests {
     use domain::caregiver::CaregiverDetails;
     use domain::{AuthClaims, PasswordHash, Patch, Role, StorageMode, UploadPolicy};
     use ports::{
-        MockBlobStore, MockCaregiverRepository, MockMatchRepository, MockParentRepository, MockPasswordHasher,
+        MockBlobStore, MockCaregiverRepository, MockIdentifierRegistry, MockMatchRepository, MockParentRepository,
+        MockPasswordHasher,
     };
 
     use super::*;
@@ -645,6 +679,15 @@ mod tests {
     }
 
     fn service(c: MockCaregiverRepository, store: MockBlobStore, featured: Option<&str>) -> CaregiverService {
+        service_with(c, store, featured, crate::parents::tests::permissive_registry())
+    }
+
+    fn service_with(
+        c: MockCaregiverRepository,
+        store: MockBlobStore,
+        featured: Option<&str>,
+        ids: MockIdentifierRegistry,
+    ) -> CaregiverService {
         let mut p = MockParentRepository::new();
         p.expect_credentials_taken().returning(|_, _, _| Ok(false));
         let mut m = MockMatchRepository::new();
@@ -656,6 +699,7 @@ mod tests {
             Arc::new(c),
             Arc::new(p),
             Arc::new(m),
+            Arc::new(ids),
             Arc::new(h),
             files,
             featured.map(|f| UserId::parse(f).unwrap()),
@@ -781,6 +825,72 @@ mod tests {
         };
         let c = s.register(form, CaregiverFileChanges::default()).await.unwrap();
         assert_eq!(c.city_slug.as_deref(), Some("koeln"));
+    }
+
+    fn registration(email: &str) -> CaregiverRegistration {
+        CaregiverRegistration {
+            email: Some(email.into()),
+            phone: Some("1".into()),
+            address: Some("Ring 3".into()),
+            postal_code: Some("50823".into()),
+            password: Some("passwort-1".into()),
+            username: Some("EVE".into()),
+            details: domain::CaregiverDetailsInput::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn registration_claims_before_inserting_and_a_claimed_identifier_stops_it() {
+        let mut seq = mockall::Sequence::new();
+        let mut ids = MockIdentifierRegistry::new();
+        ids.expect_claim()
+            .withf(|_, i| i == ["g@example.org".to_owned(), "eve".to_owned()])
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _| Ok(()));
+        let mut c = MockCaregiverRepository::new();
+        c.expect_credentials_taken().returning(|_, _, _| Ok(false));
+        c.expect_profile_path_taken().returning(|_, _| Ok(false));
+        c.expect_insert()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| Err(RepoError::Unavailable(anyhow::anyhow!("x"))));
+        ids.expect_release_except()
+            .withf(|_, keep| keep.is_empty())
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _| Ok(()));
+        let s = service_with(c, store(), None, ids);
+        let r = s.register(registration("g@example.org"), CaregiverFileChanges::default()).await;
+        assert!(matches!(r, Err(RegisterError::Unavailable(_))), "{r:?}");
+
+        let mut ids = MockIdentifierRegistry::new();
+        ids.expect_claim().returning(|_, _| Err(RepoError::Duplicate { field: Some("username".into()) }));
+        ids.expect_release_except().never();
+        let mut c = MockCaregiverRepository::new();
+        c.expect_credentials_taken().returning(|_, _, _| Ok(false));
+        c.expect_insert().never();
+        let mut st = store();
+        st.expect_put().never();
+        let s = service_with(c, st, None, ids);
+        let files = CaregiverFileChanges { profile_image: new_image(), ..Default::default() };
+        let r = s.register(registration("g@example.org"), files).await;
+        assert!(matches!(r, Err(RegisterError::Duplicate)), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn deleting_a_caregiver_releases_every_identifier() {
+        let mut ids = MockIdentifierRegistry::new();
+        ids.expect_release_except()
+            .withf(|id, keep| id.as_str() == OWNER && keep.is_empty())
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let mut c = MockCaregiverRepository::new();
+        c.expect_find_by_id().returning(|_| Ok(Some(caregiver(OWNER, 1))));
+        c.expect_delete().times(1).returning(|_| Ok(true));
+        let (st, _, _) = crate::parents::tests::recording_store(StorageMode::S3);
+        let s = service_with(c, st, None, ids);
+        s.delete(&caller(OWNER), OWNER).await.unwrap();
     }
 
     #[tokio::test]

@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use chrono::Utc;
+use domain::account::login_identifiers;
 use domain::{Caller, FileRef, Parent, ParentChanges, ParentRegistration, UserId};
-use ports::{CaregiverRepository, MatchRepository, ParentRepository, PasswordHasher};
+use ports::{CaregiverRepository, IdentifierRegistry, MatchRepository, ParentRepository, PasswordHasher};
 
-use crate::accounts::{Visibility, credentials_taken};
+use crate::accounts::{Visibility, credentials_taken, release_identifiers};
 use crate::errors::{ProfileError, RegisterError};
 use crate::files::FileService;
 use crate::uploads::{FileChange, UploadData, UploadKind};
@@ -20,6 +21,7 @@ pub struct ParentService {
     parents: Arc<dyn ParentRepository>,
     caregivers: Arc<dyn CaregiverRepository>,
     matches: Arc<dyn MatchRepository>,
+    identifiers: Arc<dyn IdentifierRegistry>,
     hasher: Arc<dyn PasswordHasher>,
     files: FileService,
 }
@@ -50,14 +52,19 @@ impl ParentService {
         parents: Arc<dyn ParentRepository>,
         caregivers: Arc<dyn CaregiverRepository>,
         matches: Arc<dyn MatchRepository>,
+        identifiers: Arc<dyn IdentifierRegistry>,
         hasher: Arc<dyn PasswordHasher>,
         files: FileService,
     ) -> Self {
-        Self { parents, caregivers, matches, hasher, files }
+        Self { parents, caregivers, matches, identifiers, hasher, files }
     }
 
     /// Registers a parent. Nothing is stored if a rule fails; an uploaded image is removed again if
     /// the account cannot be stored.
+    ///
+    /// Email and username are claimed in the identifier registry before anything is stored, so
+    /// that a concurrent registration of a caregiver with the same email cannot succeed as well;
+    /// the claims are released again if the registration fails afterwards.
     #[tracing::instrument(skip_all)]
     pub async fn register(&self, form: ParentRegistration, image: Option<UploadData>) -> Result<Parent, RegisterError> {
         let new = form.validate()?;
@@ -67,12 +74,20 @@ impl ParentService {
         }
         let password = self.hasher.hash(&new.plain_password).await.map_err(RegisterError::Unknown)?;
         let now = Utc::now();
+        let id = UserId::generate(now);
+        self.identifiers.claim(&id, &login_identifiers(&new.email, &new.username)).await?;
         let profile_image = match image {
-            Some(i) => Some(self.files.store_upload(PROFILE_IMAGE_FOLDER, i, now).await?),
+            Some(i) => match self.files.store_upload(PROFILE_IMAGE_FOLDER, i, now).await {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    release_identifiers(&*self.identifiers, &id, &[]).await;
+                    return Err(e.into());
+                }
+            },
             None => None,
         };
         let parent = Parent {
-            id: UserId::generate(now),
+            id,
             email: new.email,
             phone: new.phone,
             postal_code: new.postal_code,
@@ -94,6 +109,7 @@ impl ParentService {
         };
         if let Err(e) = self.parents.insert(&parent).await {
             self.files.delete_quietly(parent.profile_image.iter()).await;
+            release_identifiers(&*self.identifiers, &parent.id, &[]).await;
             return Err(e.into());
         }
         tracing::info!(user_id = %parent.id, "parent registered");
@@ -141,7 +157,8 @@ impl ParentService {
 
     /// One attempt of [`Self::update`], from loading the parent to the conditional write. Fails
     /// with `Conflict` (after deleting the files it stored) if the parent was changed since it was
-    /// loaded.
+    /// loaded. Changed login identifiers are claimed right before the write; afterwards the
+    /// identifiers the parent no longer uses are released (on failure: the new ones).
     async fn try_update(
         &self,
         id: &UserId,
@@ -151,7 +168,10 @@ impl ParentService {
     ) -> Result<Parent, ProfileError> {
         let mut parent = self.parents.find_by_id(id).await?.ok_or(ProfileError::NotFound)?;
         let credentials_change = changes.email.is_present() || changes.username.is_present();
+        let old_identifiers = login_identifiers(&parent.email, &parent.username);
         parent.apply(changes)?;
+        let new_identifiers = login_identifiers(&parent.email, &parent.username);
+        let identifiers_change = new_identifiers != old_identifiers;
         if credentials_change
             && credentials_taken(&*self.parents, &*self.caregivers, &parent.email, &parent.username, Some(id)).await?
         {
@@ -178,16 +198,30 @@ impl ParentService {
             }
         }
         parent.updated_at = Some(Utc::now());
+        if identifiers_change && let Err(e) = self.identifiers.claim(id, &new_identifiers).await {
+            self.files.delete_quietly(stored.iter()).await;
+            return Err(e.into());
+        }
         match self.parents.update(&parent).await {
             Ok(true) => parent.revision += 1,
             Ok(false) => {
                 self.files.delete_quietly(stored.iter()).await;
+                if identifiers_change {
+                    // The parent is gone: nothing of it may stay claimed.
+                    release_identifiers(&*self.identifiers, id, &[]).await;
+                }
                 return Err(ProfileError::NotFound);
             }
             Err(e) => {
                 self.files.delete_quietly(stored.iter()).await;
+                if identifiers_change {
+                    release_identifiers(&*self.identifiers, id, &old_identifiers).await;
+                }
                 return Err(e.into());
             }
+        }
+        if identifiers_change {
+            release_identifiers(&*self.identifiers, id, &new_identifiers).await;
         }
         if let Some(old) = old_image
             && parent.profile_image.as_ref().is_none_or(|new| !new.same_file(&old))
@@ -205,6 +239,7 @@ impl ParentService {
         if !self.parents.delete(&id).await? {
             return Err(ProfileError::NotFound);
         }
+        release_identifiers(&*self.identifiers, &id, &[]).await;
         self.files.delete_quietly(parent.profile_image.iter()).await;
         if let Err(e) = self.matches.delete_for_user(&id).await {
             tracing::warn!(error = %e, "could not delete the matches of a deleted parent");
@@ -219,7 +254,8 @@ impl ParentService {
 pub(crate) mod tests {
     use domain::{AuthClaims, PasswordHash, Patch, Role, UploadPolicy};
     use ports::{
-        MockBlobStore, MockCaregiverRepository, MockMatchRepository, MockParentRepository, MockPasswordHasher,
+        MockBlobStore, MockCaregiverRepository, MockIdentifierRegistry, MockMatchRepository, MockParentRepository,
+        MockPasswordHasher, RepoError,
     };
 
     use super::*;
@@ -272,14 +308,165 @@ pub(crate) mod tests {
         FileService::new(Arc::new(store), UploadPolicy::default(), UrlSigner::new(b"k"), None)
     }
 
+    /// A registry that grants and releases everything.
+    pub(crate) fn permissive_registry() -> MockIdentifierRegistry {
+        let mut r = MockIdentifierRegistry::new();
+        r.expect_claim().returning(|_, _| Ok(()));
+        r.expect_release_except().returning(|_, _| Ok(()));
+        r
+    }
+
     fn service(p: MockParentRepository, store: MockBlobStore) -> ParentService {
+        service_with(p, store, permissive_registry())
+    }
+
+    fn service_with(p: MockParentRepository, store: MockBlobStore, ids: MockIdentifierRegistry) -> ParentService {
         let mut c = MockCaregiverRepository::new();
         c.expect_credentials_taken().returning(|_, _, _| Ok(false));
         let mut h = MockPasswordHasher::new();
         h.expect_hash().returning(|_| Ok(PasswordHash::Bcrypt("$new".into())));
         let mut m = MockMatchRepository::new();
         m.expect_delete_for_user().returning(|_| Ok(0));
-        ParentService::new(Arc::new(p), Arc::new(c), Arc::new(m), Arc::new(h), files(store))
+        ParentService::new(Arc::new(p), Arc::new(c), Arc::new(m), Arc::new(ids), Arc::new(h), files(store))
+    }
+
+    fn registration(email: &str) -> ParentRegistration {
+        ParentRegistration {
+            email: Some(email.into()),
+            phone: Some("1".into()),
+            postal_code: Some("50667".into()),
+            username: Some("Pia".into()),
+            password: Some("passwort-1".into()),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn registration_claims_the_identifiers_before_inserting_and_releases_them_if_the_insert_fails() {
+        let claimed: Arc<std::sync::Mutex<Option<UserId>>> = Arc::default();
+        let mut seq = mockall::Sequence::new();
+        let mut ids = MockIdentifierRegistry::new();
+        let record = claimed.clone();
+        ids.expect_claim()
+            .withf(|_, identifiers| identifiers == ["pia@example.org".to_owned(), "pia".to_owned()])
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(move |id, _| {
+                *record.lock().unwrap() = Some(id.clone());
+                Ok(())
+            });
+        let mut p = MockParentRepository::new();
+        p.expect_credentials_taken().returning(|_, _, _| Ok(false));
+        let check = claimed.clone();
+        p.expect_insert()
+            .withf(move |parent| check.lock().unwrap().as_ref() == Some(&parent.id))
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| Err(RepoError::Other(anyhow::anyhow!("disk full"))));
+        let check = claimed.clone();
+        ids.expect_release_except()
+            .withf(move |id, keep| keep.is_empty() && check.lock().unwrap().as_ref() == Some(id))
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _| Ok(()));
+        let (store, puts, deletes) = recording_store(domain::StorageMode::Local);
+        let s = service_with(p, store, ids);
+        let image = UploadData { data: PNG_B64.into(), file_name: None };
+        let r = s.register(registration(" Pia@Example.org"), Some(image)).await;
+        assert!(matches!(r, Err(RegisterError::Unknown(_))), "{r:?}");
+        assert_eq!(*deletes.lock().unwrap(), *puts.lock().unwrap(), "the stored image is removed again");
+    }
+
+    #[tokio::test]
+    async fn an_identifier_claimed_by_someone_else_refuses_the_registration_before_anything_is_stored() {
+        let mut ids = MockIdentifierRegistry::new();
+        ids.expect_claim().times(1).returning(|_, _| Err(RepoError::Duplicate { field: Some("email".into()) }));
+        ids.expect_release_except().never();
+        let mut p = MockParentRepository::new();
+        p.expect_credentials_taken().returning(|_, _, _| Ok(false));
+        p.expect_insert().never();
+        let mut store = local_store();
+        store.expect_put().never();
+        let s = service_with(p, store, ids);
+        let image = UploadData { data: PNG_B64.into(), file_name: None };
+        let r = s.register(registration("pia@example.org"), Some(image)).await;
+        assert!(matches!(r, Err(RegisterError::Duplicate)), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn a_new_email_is_claimed_before_the_write_and_the_old_one_released_after_it() {
+        let new = || vec!["neu@example.org".to_owned(), "jana".to_owned()];
+        let mut seq = mockall::Sequence::new();
+        let mut ids = MockIdentifierRegistry::new();
+        let mut p = MockParentRepository::new();
+        p.expect_find_by_id().returning(|_| Ok(Some(parent(OWNER))));
+        p.expect_credentials_taken()
+            .withf(|e, u, except| e == "neu@example.org" && u == "jana" && except.is_some_and(|i| i.as_str() == OWNER))
+            .returning(|_, _, _| Ok(false));
+        ids.expect_claim()
+            .withf(move |id, identifiers| id.as_str() == OWNER && identifiers == new())
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _| Ok(()));
+        p.expect_update()
+            .withf(|p| p.email == "neu@example.org")
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| Ok(true));
+        ids.expect_release_except()
+            .withf(move |id, keep| id.as_str() == OWNER && keep == new())
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _| Ok(()));
+        let s = service_with(p, local_store(), ids);
+        let changes = ParentChanges { email: Patch::Set("Neu@Example.org".into()), ..Default::default() };
+        let updated = s.update(&caller(OWNER), OWNER, changes, FileChange::Keep, None).await.unwrap();
+        assert_eq!(updated.email, "neu@example.org");
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_releases_the_new_identifiers_and_unchanged_ones_claim_nothing() {
+        let mut ids = MockIdentifierRegistry::new();
+        ids.expect_claim().times(1).returning(|_, _| Ok(()));
+        ids.expect_release_except()
+            .withf(|id, keep| id.as_str() == OWNER && keep == ["jana@example.org".to_owned(), "jana".to_owned()])
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let mut p = MockParentRepository::new();
+        p.expect_find_by_id().returning(|_| Ok(Some(parent(OWNER))));
+        p.expect_credentials_taken().returning(|_, _, _| Ok(false));
+        p.expect_update().times(1).returning(|_| Err(RepoError::Other(anyhow::anyhow!("write failed"))));
+        let s = service_with(p, local_store(), ids);
+        let changes = ParentChanges { username: Patch::Set("jana2".into()), ..Default::default() };
+        let r = s.update(&caller(OWNER), OWNER, changes, FileChange::Keep, None).await;
+        assert!(matches!(r, Err(ProfileError::Unknown(_))), "{r:?}");
+
+        // The same email in another case is no change of identifiers: nothing claimed or released.
+        let mut ids = MockIdentifierRegistry::new();
+        ids.expect_claim().never();
+        ids.expect_release_except().never();
+        let mut p = MockParentRepository::new();
+        p.expect_find_by_id().returning(|_| Ok(Some(parent(OWNER))));
+        p.expect_credentials_taken().returning(|_, _, _| Ok(false));
+        p.expect_update().times(1).returning(|_| Ok(true));
+        let s = service_with(p, local_store(), ids);
+        let changes = ParentChanges { email: Patch::Set("JANA@example.org".into()), ..Default::default() };
+        s.update(&caller(OWNER), OWNER, changes, FileChange::Keep, None).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn deleting_releases_every_identifier() {
+        let mut ids = MockIdentifierRegistry::new();
+        ids.expect_release_except()
+            .withf(|id, keep| id.as_str() == OWNER && keep.is_empty())
+            .times(1)
+            .returning(|_, _| Err(RepoError::Unavailable(anyhow::anyhow!("down"))));
+        let mut p = MockParentRepository::new();
+        p.expect_find_by_id().returning(|_| Ok(Some(parent(OWNER))));
+        p.expect_delete().times(1).returning(|_| Ok(true));
+        let (store, _, _) = recording_store(domain::StorageMode::Local);
+        let s = service_with(p, store, ids);
+        s.delete(&caller(OWNER), OWNER).await.expect("a failed release does not fail the deletion");
     }
 
     fn local_store() -> MockBlobStore {

@@ -101,6 +101,20 @@ pub fn normalize_email(raw: &str) -> Result<String, InvalidEmail> {
     Ok(email)
 }
 
+/// The login identifiers an account holds: its email and username, trimmed and lower-cased,
+/// without empty values and duplicates (in that order). They must be unique across parents and
+/// caregivers, ignoring case.
+pub fn login_identifiers(email: &str, username: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(2);
+    for raw in [email, username] {
+        let id = raw.trim().to_lowercase();
+        if !id.is_empty() && !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    out
+}
+
 /// Why a new password is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the password must have 8 to 72 bytes and not only spaces")]
@@ -176,6 +190,14 @@ mod tests {
             assert_eq!(normalize_email(bad), Err(InvalidEmail), "{bad:?}");
         }
         assert_eq!(normalize_email(&format!("{}@example.org", "a".repeat(65))), Err(InvalidEmail));
+    }
+
+    #[test]
+    fn login_identifiers_are_lower_cased_trimmed_and_distinct() {
+        assert_eq!(login_identifiers(" Eva@Example.org ", "EVE"), ["eva@example.org", "eve"]);
+        assert_eq!(login_identifiers("eva@example.org", "Eva@Example.ORG"), ["eva@example.org"]);
+        assert_eq!(login_identifiers("eva@example.org", "  "), ["eva@example.org"]);
+        assert!(login_identifiers("", "").is_empty());
     }
 
     #[test]

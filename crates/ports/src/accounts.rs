@@ -49,7 +49,8 @@ pub trait ParentRepository: Send + Sync {
     async fn find_by_id(&self, id: &UserId) -> Result<Option<Parent>, RepoError>;
     /// The parent whose email (case-insensitively) or username equals `identifier`.
     async fn find_by_login(&self, identifier: &str) -> Result<Option<Parent>, RepoError>;
-    /// `true` if a parent other than `except` uses this email (case-insensitive) or username.
+    /// `true` if a parent other than `except` uses this email or username (both compared
+    /// case-insensitively, each against email and username).
     async fn credentials_taken<'a>(
         &self,
         email: &str,
@@ -83,7 +84,8 @@ pub trait CaregiverRepository: Send + Sync {
     async fn find_by_id(&self, id: &UserId) -> Result<Option<Caregiver>, RepoError>;
     /// The caregiver whose email (case-insensitively) or username equals `identifier`.
     async fn find_by_login(&self, identifier: &str) -> Result<Option<Caregiver>, RepoError>;
-    /// `true` if a caregiver other than `except` uses this email (case-insensitive) or username.
+    /// `true` if a caregiver other than `except` uses this email or username (both compared
+    /// case-insensitively, each against email and username).
     async fn credentials_taken<'a>(
         &self,
         email: &str,
@@ -111,6 +113,21 @@ pub trait CaregiverRepository: Send + Sync {
     async fn set_password(&self, id: &UserId, hash: &PasswordHash) -> Result<(), RepoError>;
     /// Deletes the caregiver; `false` if there was none.
     async fn delete(&self, id: &UserId) -> Result<bool, RepoError>;
+}
+
+/// Login identifiers (lower-cased emails and usernames) held by accounts, unique across parents and
+/// caregivers. Claiming an identifier before an account document is written closes the race between
+/// two registrations (or updates) in different collections that pass the `credentials_taken` check
+/// at the same time.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait IdentifierRegistry: Send + Sync {
+    /// Reserves every identifier for `owner` (idempotent for identifiers `owner` already holds).
+    /// `RepoError::Duplicate` if any is held by another account; then nothing stays reserved by
+    /// this call.
+    async fn claim(&self, owner: &UserId, identifiers: &[String]) -> Result<(), RepoError>;
+    /// Releases the identifiers `owner` holds that are not in `keep` (`keep = []` releases all).
+    async fn release_except(&self, owner: &UserId, keep: &[String]) -> Result<(), RepoError>;
 }
 
 /// Matches, stored in the legacy `matches` collection (references as id strings).

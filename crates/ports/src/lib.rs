@@ -9,12 +9,14 @@ pub mod file_urls;
 pub mod files;
 pub mod security;
 
-pub use accounts::{CaregiverFilter, CaregiverRepository, MatchRepository, ParentRepository, RepoError};
+pub use accounts::{
+    CaregiverFilter, CaregiverRepository, IdentifierRegistry, MatchRepository, ParentRepository, RepoError,
+};
 pub use files::{Blob, BlobBody, BlobError, BlobMeta, BlobStore, ByteRange};
 pub use security::{PasswordHasher, TokenError, TokenService};
 
 #[cfg(feature = "mocks")]
-pub use accounts::{MockCaregiverRepository, MockMatchRepository, MockParentRepository};
+pub use accounts::{MockCaregiverRepository, MockIdentifierRegistry, MockMatchRepository, MockParentRepository};
 #[cfg(feature = "mocks")]
 pub use files::MockBlobStore;
 #[cfg(feature = "mocks")]

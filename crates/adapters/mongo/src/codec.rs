@@ -16,8 +16,6 @@ use domain::{
 };
 use ports::file_urls::{api_files_url as url_for_key, key_from_url};
 
-/// What JavaScript's `encodeURIComponent` (used by the legacy backend for file URLs) escapes.
-
 /// Default `availabilityTiming` of documents without one.
 const DEFAULT_TIMING: &str = domain::caregiver::DEFAULT_AVAILABILITY_TIMING;
 

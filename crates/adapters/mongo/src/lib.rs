@@ -1,13 +1,14 @@
 //! MongoDB repositories for Wimmelwelt.
 //!
 //! Reads and writes the legacy backend's collections (`parents`, `caregivers`, `matches`) in their
-//! legacy document shapes, mapping documents by hand so that messy legacy data never fails to
+//! legacy document shapes (plus `accountIdentifiers`, the registry of claimed login identifiers), mapping documents by hand so that messy legacy data never fails to
 //! read. Driver errors become [`ports::RepoError`]s: duplicate keys → `Duplicate`, unreachable
 //! server → `Unavailable`.
 
 mod caregivers;
 mod codec;
 mod error;
+mod identifiers;
 mod matches;
 mod parents;
 
@@ -22,6 +23,7 @@ use mongodb::{Client, Collection, Database, IndexModel};
 use ports::RepoError;
 
 pub use caregivers::MongoCaregiverRepository;
+pub use identifiers::MongoIdentifierRegistry;
 pub use matches::MongoMatchRepository;
 pub use parents::MongoParentRepository;
 
@@ -31,6 +33,9 @@ pub const PARENTS: &str = "parents";
 pub const CAREGIVERS: &str = "caregivers";
 /// Collection of matches (legacy name).
 pub const MATCHES: &str = "matches";
+/// Collection of claimed login identifiers (lower-cased emails and usernames), unique across
+/// parents and caregivers.
+pub const IDENTIFIERS: &str = "accountIdentifiers";
 
 /// The application name the client reports to the server.
 const APP_NAME: &str = "wimmelwelt-api";
@@ -75,6 +80,11 @@ impl MongoStore {
     /// The matches repository.
     pub fn matches(&self) -> MongoMatchRepository {
         MongoMatchRepository::new(self.db.clone())
+    }
+
+    /// The registry of login identifiers.
+    pub fn identifiers(&self) -> MongoIdentifierRegistry {
+        MongoIdentifierRegistry::new(self.db.clone())
     }
 
     /// The underlying database handle (for tests and maintenance jobs).
@@ -128,6 +138,26 @@ impl MongoStore {
             tracing::info!(updated, "backfilled caregiver profile paths");
         }
         Ok(updated)
+    }
+
+    /// Claims the login identifiers (lower-cased email and username) of every parent and
+    /// caregiver that does not hold them yet, e.g. accounts written by the legacy backend. An
+    /// identifier two legacy accounts share stays with the first and is logged with both ids.
+    /// Idempotent and safe to run on several instances at once. Returns how many claims were made.
+    #[tracing::instrument(skip_all)]
+    pub async fn backfill_identifiers(&self) -> anyhow::Result<u64> {
+        let registry = self.identifiers();
+        let mut claimed = 0;
+        for collection in [PARENTS, CAREGIVERS] {
+            let accounts = self.db.collection::<Document>(collection);
+            claimed += identifiers::backfill_collection(&registry, &accounts)
+                .await
+                .with_context(|| format!("backfilling the login identifiers of {collection}"))?;
+        }
+        if claimed > 0 {
+            tracing::info!(claimed, "backfilled login identifiers");
+        }
+        Ok(claimed)
     }
 }
 
@@ -218,6 +248,7 @@ fn index_models() -> Vec<(&'static str, IndexModel)> {
         (CAREGIVERS, index("createdAt", doc! { "createdAt": -1 }, false)),
         (MATCHES, index("parentId_caregiverId_unique", doc! { "parentId": 1, "caregiverId": 1 }, true)),
         (MATCHES, index("createdAt", doc! { "createdAt": -1 }, false)),
+        (IDENTIFIERS, index("userId", doc! { "userId": 1 }, false)),
     ]
 }
 

@@ -34,7 +34,8 @@ pub(crate) fn login_filter(identifier: &str) -> Document {
     ]}
 }
 
-/// Any account (other than `except`) whose email or username collides with `email`/`username`.
+/// Any account (other than `except`) whose email or username collides with `email`/`username`,
+/// ignoring case (`EVE` collides with `eve`).
 pub(crate) fn credentials_filter(email: &str, username: &str, except: Option<&UserId>) -> Option<Document> {
     let mut or = Vec::<Bson>::new();
     for value in [email, username] {
@@ -42,7 +43,7 @@ pub(crate) fn credentials_filter(email: &str, username: &str, except: Option<&Us
             continue;
         }
         or.push(Bson::Document(doc! { "email": equals_ignoring_case(value) }));
-        or.push(Bson::Document(doc! { "username": value }));
+        or.push(Bson::Document(doc! { "username": equals_ignoring_case(value) }));
     }
     if or.is_empty() {
         return None;

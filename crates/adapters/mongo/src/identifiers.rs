@@ -1,0 +1,208 @@
+//! The `accountIdentifiers` collection: one document per claimed login identifier,
+//! `{_id: "<lower-cased email or username>", userId: "<24-hex id>", createdAt: <date>}`.
+//!
+//! The `_id` makes every identifier unique across parents and caregivers, which the per-collection
+//! unique indexes of `parents` and `caregivers` cannot.
+
+use async_trait::async_trait;
+use bson::{Bson, Document, doc};
+use chrono::Utc;
+use domain::UserId;
+use futures::TryStreamExt as _;
+use mongodb::{Collection, Database};
+use ports::{IdentifierRegistry, RepoError};
+
+use crate::IDENTIFIERS;
+use crate::codec::{date, doc_id, opt_str};
+use crate::error::{ctx, is_duplicate, repo_error};
+
+/// How often a claim is retried when the holder of an identifier vanished between the refused
+/// insert and the lookup of the holder (it was released concurrently).
+const MAX_CLAIM_RETRIES: u32 = 3;
+
+/// [`IdentifierRegistry`] over the `accountIdentifiers` collection.
+#[derive(Debug, Clone)]
+pub struct MongoIdentifierRegistry {
+    coll: Collection<Document>,
+}
+
+/// The field a refused identifier most likely came from (for [`RepoError::Duplicate`]).
+fn field_of(identifier: &str) -> &'static str {
+    if identifier.contains('@') { "email" } else { "username" }
+}
+
+fn claim_doc(identifier: &str, owner: &str) -> Document {
+    doc! { "_id": identifier, "userId": owner, "createdAt": date(Utc::now()) }
+}
+
+/// The holder of an identifier, if it is claimed.
+async fn holder_of(coll: &Collection<Document>, identifier: &str) -> Result<Option<String>, RepoError> {
+    let found = coll
+        .find_one(doc! { "_id": identifier })
+        .projection(doc! { "userId": 1 })
+        .await
+        .map_err(ctx("reading the holder of a login identifier"))?;
+    Ok(found.map(|d| d.get_str("userId").unwrap_or_default().to_owned()))
+}
+
+/// Whose an identifier is after trying to claim it.
+enum Claimed {
+    /// Inserted by this call.
+    Now,
+    /// Already held by the same owner.
+    Before,
+    /// Held by the account with this id.
+    By(String),
+}
+
+/// Inserts the claim of `identifier` for `owner` unless it is already claimed.
+async fn claim_one(coll: &Collection<Document>, owner: &str, identifier: &str) -> Result<Claimed, RepoError> {
+    for _ in 0..MAX_CLAIM_RETRIES {
+        match coll.insert_one(claim_doc(identifier, owner)).await {
+            Ok(_) => return Ok(Claimed::Now),
+            Err(e) if is_duplicate(&e) => match holder_of(coll, identifier).await? {
+                Some(holder) if holder == owner => return Ok(Claimed::Before),
+                Some(holder) => return Ok(Claimed::By(holder)),
+                // Released between the insert and the lookup: try again.
+                None => {}
+            },
+            Err(e) => return Err(repo_error(e, "claiming a login identifier")),
+        }
+    }
+    Err(RepoError::Other(anyhow::anyhow!("a login identifier kept being claimed and released concurrently")))
+}
+
+impl MongoIdentifierRegistry {
+    pub(crate) fn new(db: Database) -> Self {
+        Self { coll: db.collection(IDENTIFIERS) }
+    }
+
+    /// Best-effort removal of the claims one `claim` call inserted before it failed.
+    async fn roll_back(&self, owner: &str, inserted: &[String]) {
+        if inserted.is_empty() {
+            return;
+        }
+        let filter = doc! { "_id": { "$in": inserted }, "userId": owner };
+        if let Err(e) = self.coll.delete_many(filter).await {
+            tracing::warn!(user_id = owner, error = %e, "could not roll back login identifier claims");
+        }
+    }
+}
+
+#[async_trait]
+impl IdentifierRegistry for MongoIdentifierRegistry {
+    #[tracing::instrument(skip_all, fields(user_id = %owner))]
+    async fn claim(&self, owner: &UserId, identifiers: &[String]) -> Result<(), RepoError> {
+        let owner = owner.as_str();
+        let mut inserted: Vec<String> = Vec::with_capacity(identifiers.len());
+        for identifier in identifiers {
+            if inserted.contains(identifier) {
+                continue;
+            }
+            match claim_one(&self.coll, owner, identifier).await {
+                Ok(Claimed::Now) => inserted.push(identifier.clone()),
+                Ok(Claimed::Before) => {}
+                Ok(Claimed::By(holder)) => {
+                    tracing::info!(user_id = owner, holder_id = %holder, "login identifier held by another account");
+                    self.roll_back(owner, &inserted).await;
+                    return Err(RepoError::Duplicate { field: Some(field_of(identifier).to_owned()) });
+                }
+                Err(e) => {
+                    self.roll_back(owner, &inserted).await;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %owner))]
+    async fn release_except(&self, owner: &UserId, keep: &[String]) -> Result<(), RepoError> {
+        self.coll
+            .delete_many(doc! { "userId": owner.as_str(), "_id": { "$nin": keep } })
+            .await
+            .map_err(ctx("releasing login identifiers"))?;
+        Ok(())
+    }
+}
+
+/// Claims the identifiers of every account of collection `accounts` that lacks them; returns how
+/// many claims were inserted. Identifiers shared by two legacy accounts stay with the first
+/// claimant and are logged (ids only).
+pub(crate) async fn backfill_collection(
+    registry: &MongoIdentifierRegistry,
+    accounts: &Collection<Document>,
+) -> anyhow::Result<u64> {
+    let what = "listing accounts for the login identifier backfill";
+    // Read the (small, projected) list first rather than writing while a cursor is open.
+    let listed: Vec<Document> = accounts
+        .find(doc! {})
+        .projection(doc! { "_id": 1, "email": 1, "username": 1 })
+        .await
+        .map_err(ctx(what))?
+        .try_collect()
+        .await
+        .map_err(ctx(what))?;
+    let mut inserted = 0;
+    for account in listed {
+        let Some(id) = doc_id(&account) else { continue };
+        let email = opt_str(&account, "email").unwrap_or_default();
+        let username = opt_str(&account, "username").unwrap_or_else(|| email.clone());
+        let wanted = domain::account::login_identifiers(&email, &username);
+        inserted += backfill_account(registry, accounts, &account, &id, &wanted).await?;
+    }
+    Ok(inserted)
+}
+
+async fn backfill_account(
+    registry: &MongoIdentifierRegistry,
+    accounts: &Collection<Document>,
+    account: &Document,
+    id: &UserId,
+    wanted: &[String],
+) -> anyhow::Result<u64> {
+    let coll = &registry.coll;
+    let owner = id.as_str();
+    let held: Vec<Document> = coll
+        .find(doc! { "_id": { "$in": wanted } })
+        .await
+        .map_err(ctx("reading login identifier claims"))?
+        .try_collect()
+        .await
+        .map_err(ctx("reading login identifier claims"))?;
+    let mut inserted = 0;
+    for identifier in wanted {
+        let holder = held.iter().find(|d| d.get_str("_id").is_ok_and(|i| i == identifier));
+        let claimed = match holder {
+            Some(d) => match d.get_str("userId").unwrap_or_default() {
+                h if h == owner => Claimed::Before,
+                h => Claimed::By(h.to_owned()),
+            },
+            None => claim_one(coll, owner, identifier).await?,
+        };
+        match claimed {
+            Claimed::Now => inserted += 1,
+            Claimed::Before => {}
+            Claimed::By(other) => tracing::warn!(
+                user_id = owner,
+                holder_id = %other,
+                "two accounts share a login identifier; it stays with the account that claimed it first"
+            ),
+        }
+    }
+    if inserted > 0 {
+        // The account may have been deleted (and its claims released) since it was listed: then
+        // the claims just made would block its identifiers forever.
+        let raw_id = account.get("_id").cloned().unwrap_or(Bson::Null);
+        let exists = accounts
+            .find_one(doc! { "_id": raw_id })
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(ctx("checking an account during the login identifier backfill"))?;
+        if exists.is_none() {
+            registry.release_except(id, &[]).await?;
+            return Ok(0);
+        }
+    }
+    Ok(inserted)
+}
