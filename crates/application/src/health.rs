@@ -49,24 +49,13 @@ where
     E: std::fmt::Display,
 {
     let start = Instant::now();
-    let outcome = futures::future::select(Box::pin(f), Box::pin(futures_timer(timeout))).await;
+    let outcome = tokio::time::timeout(timeout, f).await;
     let latency_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     match outcome {
-        futures::future::Either::Left((Ok(()), _)) => CheckResult { ok: true, latency_ms, error: None },
-        futures::future::Either::Left((Err(e), _)) => CheckResult { ok: false, latency_ms, error: Some(e.to_string()) },
-        futures::future::Either::Right(_) => CheckResult { ok: false, latency_ms, error: Some("timeout".into()) },
+        Ok(Ok(())) => CheckResult { ok: true, latency_ms, error: None },
+        Ok(Err(e)) => CheckResult { ok: false, latency_ms, error: Some(e.to_string()) },
+        Err(_) => CheckResult { ok: false, latency_ms, error: Some("timeout".into()) },
     }
-}
-
-/// A runtime-agnostic sleep built on a thread (health checks are rare; this keeps the
-/// application crate free of an async runtime).
-async fn futures_timer(d: Duration) {
-    let (tx, rx) = futures::channel::oneshot::channel::<()>();
-    std::thread::spawn(move || {
-        std::thread::sleep(d);
-        let _ = tx.send(());
-    });
-    let _ = rx.await;
 }
 
 impl HealthService {
