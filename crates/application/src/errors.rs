@@ -33,6 +33,9 @@ pub enum RegisterError {
     /// The password breaks the password rules.
     #[error("password too weak")]
     WeakPassword,
+    /// The username breaks the username rules.
+    #[error("invalid username")]
+    InvalidUsername,
     /// An upload broke the upload rules.
     #[error(transparent)]
     Upload(#[from] UploadError),
@@ -187,6 +190,7 @@ impl From<RegistrationError> for RegisterError {
             RegistrationError::MissingFields(f) => Self::MissingFields(f),
             RegistrationError::InvalidEmail => Self::InvalidEmail,
             RegistrationError::WeakPassword => Self::WeakPassword,
+            RegistrationError::InvalidUsername => Self::InvalidUsername,
         }
     }
 }

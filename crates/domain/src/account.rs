@@ -69,6 +69,8 @@ impl Caller {
 pub const MAX_EMAIL_LEN: usize = 254;
 /// Shortest accepted new password, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Longest accepted username, in characters (an email-shaped username is limited like an email).
+pub const MAX_USERNAME_CHARS: usize = 100;
 /// Longest accepted new password, in bytes: bcrypt ignores everything after 72 bytes, so longer
 /// passwords would silently be cut.
 pub const MAX_PASSWORD_BYTES: usize = 72;
@@ -115,15 +117,45 @@ pub fn login_identifiers(email: &str, username: &str) -> Vec<String> {
     out
 }
 
+/// The username is not usable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid username")]
+pub struct InvalidUsername;
+
+/// Checks a NEW username of an account whose (normalised) email is `email`: at most 100
+/// characters (254 if it is the email itself), no control or invisible characters, and, since
+/// usernames and emails share one namespace of login identifiers, an `@` only if the username is
+/// the account's own email. Otherwise anybody could claim someone else's email as a username and
+/// lock its owner out of registering. Existing (legacy) usernames are never checked.
+pub fn check_new_username(username: &str, email: &str) -> Result<(), InvalidUsername> {
+    let u = username.trim();
+    if u.chars().any(|c| c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2060}' | '\u{feff}')) {
+        return Err(InvalidUsername);
+    }
+    if u.contains('@') {
+        return if u.to_lowercase() == email.trim().to_lowercase() { Ok(()) } else { Err(InvalidUsername) };
+    }
+    if u.is_empty() || u.chars().count() > MAX_USERNAME_CHARS {
+        return Err(InvalidUsername);
+    }
+    Ok(())
+}
+
 /// Why a new password is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the password must have 8 to 72 bytes and not only spaces")]
+#[error("the password must have 8 to 72 bytes, not only spaces and no control characters")]
 pub struct WeakPassword;
 
 /// Checks a NEW password (registration, change): at least 8 characters, at most 72 bytes, not
-/// only white space. Existing (legacy) passwords are never checked at login.
+/// only white space, no control characters (bcrypt stops at a NUL byte, so `"\0\0\0\0\0\0\0\0"`
+/// would accept any password starting with NUL). Existing (legacy) passwords are never checked at
+/// login.
 pub fn check_new_password(plain: &str) -> Result<(), WeakPassword> {
-    if plain.chars().count() < MIN_PASSWORD_CHARS || plain.len() > MAX_PASSWORD_BYTES || plain.trim().is_empty() {
+    if plain.chars().count() < MIN_PASSWORD_CHARS
+        || plain.len() > MAX_PASSWORD_BYTES
+        || plain.trim().is_empty()
+        || plain.chars().any(char::is_control)
+    {
         return Err(WeakPassword);
     }
     Ok(())
@@ -207,6 +239,19 @@ mod tests {
         assert_eq!(check_new_password("        "), Err(WeakPassword));
         assert_eq!(check_new_password(&"p".repeat(73)), Err(WeakPassword));
         assert!(check_new_password(&"ü".repeat(36)).is_ok());
+        assert_eq!(check_new_password("\0\0\0\0\0\0\0\0"), Err(WeakPassword));
+        assert_eq!(check_new_password("geheim12\n"), Err(WeakPassword));
+        assert!(check_new_password("mit leerzeichen").is_ok());
+    }
+
+    #[test]
+    fn usernames_are_short_and_hold_an_at_sign_only_as_the_own_email() {
+        assert!(check_new_username("tomalt", "tom@example.org").is_ok());
+        assert!(check_new_username("Tom@Example.org", "tom@example.org").is_ok());
+        assert_eq!(check_new_username("victim@example.org", "tom@example.org"), Err(InvalidUsername));
+        assert_eq!(check_new_username(&"u".repeat(MAX_USERNAME_CHARS + 1), "tom@example.org"), Err(InvalidUsername));
+        assert!(check_new_username(&"u".repeat(MAX_USERNAME_CHARS), "tom@example.org").is_ok());
+        assert_eq!(check_new_username("tom\u{0}alt", "tom@example.org"), Err(InvalidUsername));
     }
 
     #[test]

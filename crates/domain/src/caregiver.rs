@@ -7,10 +7,15 @@ use crate::file::FileRef;
 use crate::ids::UserId;
 use crate::opaque::Opaque;
 use crate::parent::{
-    FieldError, RegistrationError, check_credentials, full_name, missing, patched_email, refuse_blank,
+    FieldError, RegistrationError, check_credentials, full_name, missing, patched_email, patched_name,
+    patched_username, refuse_blank,
 };
 use crate::patch::Patch;
 use crate::slug::ProfilePath;
+
+/// How many former profile paths stay resolvable; the oldest is dropped beyond that, so that one
+/// caregiver cannot reserve any number of clean URLs by renaming again and again.
+pub const MAX_LEGACY_PROFILE_PATHS: usize = 10;
 
 /// Default `availabilityTiming`.
 pub const DEFAULT_AVAILABILITY_TIMING: &str = "aktuell";
@@ -141,6 +146,8 @@ impl Caregiver {
             self.legacy_profile_paths.push(old);
         }
         self.legacy_profile_paths.retain(|p| *p != new);
+        let excess = self.legacy_profile_paths.len().saturating_sub(MAX_LEGACY_PROFILE_PATHS);
+        self.legacy_profile_paths.drain(..excess);
         self.city_slug = Some(path.city_slug);
         self.daycare_slug = Some(path.daycare_slug);
         self.profile_path = Some(new);
@@ -217,8 +224,7 @@ impl CaregiverRegistration {
         else {
             return Err(RegistrationError::MissingFields(vec![]));
         };
-        let email = check_credentials(&email, &plain_password)?;
-        let username = self.username.unwrap_or_else(|| email.clone());
+        let (email, username) = check_credentials(&email, self.username, &plain_password)?;
         let d = self.details;
         let name = full_name(d.first_name.as_deref(), d.last_name.as_deref()).or(d.name);
         Ok(NewCaregiver {
@@ -310,23 +316,25 @@ impl Caregiver {
             ("postalCode", c.postal_code == Patch::Clear),
             ("username", c.username == Patch::Clear),
         ])?;
-        set_required(patched_email(c.email)?, &mut self.email);
+        let email = patched_email(c.email)?;
+        patched_username(&c.username, &self.username, email.as_set().unwrap_or(&self.email))?;
+        set_required(email, &mut self.email);
         set_required(c.phone, &mut self.phone);
         set_required(c.address, &mut self.address);
         set_required(c.postal_code, &mut self.postal_code);
         set_required(c.username, &mut self.username);
         let d = &mut self.details;
         let names_changed = c.first_name.is_present() || c.last_name.is_present();
+        let before = (d.first_name.clone(), d.last_name.clone());
         c.first_name.apply_to(&mut d.first_name);
         c.last_name.apply_to(&mut d.last_name);
-        match c.name {
-            Patch::Keep if names_changed => {
-                if let Some(n) = full_name(d.first_name.as_deref(), d.last_name.as_deref()) {
-                    d.name = Some(n);
-                }
-            }
-            other => other.apply_to(&mut d.name),
-        }
+        patched_name(
+            c.name,
+            names_changed,
+            (before.0.as_deref(), before.1.as_deref()),
+            (d.first_name.as_deref(), d.last_name.as_deref()),
+            &mut d.name,
+        );
         c.city.apply_to(&mut d.city);
         c.daycare_name.apply_to(&mut d.daycare_name);
         match c.available_spots {
@@ -444,6 +452,29 @@ mod tests {
         assert_eq!(c.profile_path.as_deref(), Some("bonn/kleine-strolche"));
         assert_eq!(c.legacy_profile_paths, vec!["koeln/kleine-strolche".to_owned()]);
         assert_eq!(c.city_slug.as_deref(), Some("bonn"));
+    }
+
+    #[test]
+    fn only_the_newest_former_paths_stay_reserved() {
+        let mut c = stored();
+        for i in 0..(MAX_LEGACY_PROFILE_PATHS + 5) {
+            c.move_to(ProfilePath::for_caregiver(Some("Köln"), Some(&format!("Sonnenschein {i}")), None));
+        }
+        assert_eq!(c.legacy_profile_paths.len(), MAX_LEGACY_PROFILE_PATHS);
+        assert!(!c.legacy_profile_paths.contains(&"koeln/kleine-strolche".to_owned()));
+        let newest_former = format!("koeln/sonnenschein-{}", MAX_LEGACY_PROFILE_PATHS + 3);
+        assert_eq!(c.legacy_profile_paths.last(), Some(&newest_former));
+    }
+
+    #[test]
+    fn a_patch_refuses_someone_elses_email_as_username() {
+        let mut c = stored();
+        let before = c.clone();
+        let err = c.apply(CaregiverChanges { username: Patch::Set("victim@example.org".into()), ..Default::default() });
+        assert_eq!(err, Err(FieldError::Invalid("username")));
+        assert_eq!(c, before);
+        c.apply(CaregiverChanges { username: Patch::Set(c.email.to_uppercase()), ..Default::default() })
+            .expect("the own email is a fine username");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::account::{PasswordHash, check_new_password, normalize_email};
+use crate::account::{PasswordHash, check_new_password, check_new_username, normalize_email};
 use crate::file::FileRef;
 use crate::ids::UserId;
 use crate::patch::Patch;
@@ -136,13 +136,32 @@ pub enum RegistrationError {
     /// The password breaks the password rules.
     #[error("password too weak")]
     WeakPassword,
+    /// The username breaks the username rules ([`crate::account::check_new_username`]).
+    #[error("invalid username")]
+    InvalidUsername,
 }
 
-/// Normalises the email and checks the password of a registration.
-pub(crate) fn check_credentials(email: &str, password: &str) -> Result<String, RegistrationError> {
+/// Normalises the email, checks the password and settles the username (empty → the email) of a
+/// registration; returns `(email, username)`.
+pub(crate) fn check_credentials(
+    email: &str,
+    username: Option<String>,
+    password: &str,
+) -> Result<(String, String), RegistrationError> {
     let email = normalize_email(email).map_err(|_| RegistrationError::InvalidEmail)?;
     check_new_password(password).map_err(|_| RegistrationError::WeakPassword)?;
-    Ok(email)
+    let username = username.unwrap_or_else(|| email.clone());
+    check_new_username(&username, &email).map_err(|_| RegistrationError::InvalidUsername)?;
+    Ok((email, username))
+}
+
+/// Checks a username a PATCH sets: only a changed one is held to the rules for new usernames
+/// (apps send the stored one back with every form, and legacy usernames may break them).
+pub(crate) fn patched_username(p: &Patch<String>, current: &str, email: &str) -> Result<(), FieldError> {
+    match p {
+        Patch::Set(u) if u != current => check_new_username(u, email).map_err(|_| FieldError::Invalid("username")),
+        _ => Ok(()),
+    }
 }
 
 /// Joins first and last name ("Jana Beispiel"); `None` if both are empty.
@@ -173,8 +192,7 @@ impl ParentRegistration {
         else {
             return Err(RegistrationError::MissingFields(vec![]));
         };
-        let email = check_credentials(&email, &plain_password)?;
-        let username = self.username.unwrap_or_else(|| email.clone());
+        let (email, username) = check_credentials(&email, self.username, &plain_password)?;
         let name = full_name(self.first_name.as_deref(), self.last_name.as_deref()).or(self.name);
         let children = self.children.unwrap_or_default();
         let number_of_children =
@@ -236,6 +254,27 @@ pub fn refuse_blank(fields: &[(&'static str, bool)]) -> Result<(), FieldError> {
 }
 
 /// Normalises a new email of a PATCH.
+/// The `name` after a PATCH: an explicit `name` wins; otherwise, when first or last name were
+/// sent, `name` follows them (first + last), and is cleared with them only if it was derived from
+/// them before: a legacy display name the apps never split into first and last name survives
+/// forms that send both empty.
+pub(crate) fn patched_name(
+    name: Patch<String>,
+    names_changed: bool,
+    before: (Option<&str>, Option<&str>),
+    after: (Option<&str>, Option<&str>),
+    target: &mut Option<String>,
+) {
+    match name {
+        Patch::Keep if names_changed => match full_name(after.0, after.1) {
+            Some(n) => *target = Some(n),
+            None if target.is_some() && *target == full_name(before.0, before.1) => *target = None,
+            None => {}
+        },
+        other => other.apply_to(target),
+    }
+}
+
 pub(crate) fn patched_email(p: Patch<String>) -> Result<Patch<String>, FieldError> {
     match p {
         Patch::Set(e) => normalize_email(&e).map(Patch::Set).map_err(|_| FieldError::Invalid("email")),
@@ -260,21 +299,22 @@ impl Parent {
             ("username", c.username == Patch::Clear),
         ])?;
         let email = patched_email(c.email)?;
+        patched_username(&c.username, &self.username, email.as_set().unwrap_or(&self.email))?;
         set_required(email, &mut self.email);
         set_required(c.phone, &mut self.phone);
         set_required(c.postal_code, &mut self.postal_code);
         set_required(c.username, &mut self.username);
         let names_changed = c.first_name.is_present() || c.last_name.is_present();
+        let before = (self.first_name.clone(), self.last_name.clone());
         c.first_name.apply_to(&mut self.first_name);
         c.last_name.apply_to(&mut self.last_name);
-        match c.name {
-            Patch::Keep if names_changed => {
-                if let Some(n) = full_name(self.first_name.as_deref(), self.last_name.as_deref()) {
-                    self.name = Some(n);
-                }
-            }
-            other => other.apply_to(&mut self.name),
-        }
+        patched_name(
+            c.name,
+            names_changed,
+            (before.0.as_deref(), before.1.as_deref()),
+            (self.first_name.as_deref(), self.last_name.as_deref()),
+            &mut self.name,
+        );
         c.address.apply_to(&mut self.address);
         c.children_ages.apply_to(&mut self.children_ages);
         c.notes.apply_to(&mut self.notes);
@@ -395,5 +435,35 @@ mod tests {
         assert_eq!(p.name.as_deref(), Some("Jana Neu"));
         assert_eq!(p.notes.as_deref(), Some("hi"));
         assert_eq!(p.phone, "0151");
+    }
+
+    #[test]
+    fn clearing_first_and_last_name_clears_the_name_derived_from_them() {
+        let mut p = stored();
+        assert_eq!(p.name.as_deref(), Some("Jana Beispiel"));
+        p.apply(ParentChanges { first_name: Patch::Clear, last_name: Patch::Clear, ..Default::default() })
+            .expect("valid");
+        assert_eq!((p.first_name.as_deref(), p.last_name.as_deref(), p.name.as_deref()), (None, None, None));
+    }
+
+    #[test]
+    fn a_display_name_of_its_own_survives_empty_first_and_last_names() {
+        let mut p = stored();
+        p.first_name = None;
+        p.last_name = None;
+        p.name = Some("Familie Beispiel".into());
+        p.apply(ParentChanges { first_name: Patch::Clear, last_name: Patch::Clear, ..Default::default() })
+            .expect("valid");
+        assert_eq!(p.name.as_deref(), Some("Familie Beispiel"));
+    }
+
+    #[test]
+    fn registration_refuses_long_or_foreign_email_usernames() {
+        let mut f = form();
+        f.username = Some("someone.else@example.org".into());
+        assert_eq!(f.validate(), Err(RegistrationError::InvalidUsername));
+        let mut f = form();
+        f.username = Some("u".repeat(crate::account::MAX_USERNAME_CHARS + 1));
+        assert_eq!(f.validate(), Err(RegistrationError::InvalidUsername));
     }
 }

@@ -27,6 +27,14 @@ impl<T> Patch<T> {
         }
     }
 
+    /// The value if `Set`, by reference.
+    pub fn as_set(&self) -> Option<&T> {
+        match self {
+            Patch::Set(v) => Some(v),
+            _ => None,
+        }
+    }
+
     /// Maps the value of `Set`.
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Patch<U> {
         match self {

@@ -46,7 +46,8 @@ pub mod msg {
     pub const UPLOAD_BASE64: &str = "Die Datei konnte nicht gelesen werden (ungültige Base64-Daten).";
     pub const ORIGIN: &str = "Anfragen von dieser Herkunft sind nicht erlaubt.";
     pub const INVALID_EMAIL: &str = "Bitte gib eine gültige E-Mail-Adresse ein.";
-    pub const WEAK_PASSWORD: &str = "Das Passwort muss mindestens 8 Zeichen und darf höchstens 72 Byte lang sein.";
+    pub const WEAK_PASSWORD: &str = "Das Passwort muss mindestens 8 Zeichen und darf höchstens 72 Byte lang sein; Steuerzeichen sind nicht erlaubt.";
+    pub const INVALID_USERNAME: &str = "Der Benutzername darf höchstens 100 Zeichen lang sein und ein @ nur enthalten, wenn er deine E-Mail-Adresse ist.";
 }
 
 impl ApiError {
@@ -159,6 +160,8 @@ impl ApiError {
             ProfileError::NotFound => Self::not_found(m.not_found),
             ProfileError::BlankRequired(f) => Self::blank_field(f),
             ProfileError::InvalidField("email") => Self::bad_request("invalid_email", msg::INVALID_EMAIL),
+            ProfileError::InvalidField("username") => Self::bad_request("invalid_username", msg::INVALID_USERNAME)
+                .with_details(json!({ "field": "username" })),
             ProfileError::InvalidField(f) => {
                 Self::bad_request("invalid_field", format!("Das Feld „{f}“ ist ungültig."))
                     .with_details(json!({ "field": f }))
@@ -183,6 +186,8 @@ impl ApiError {
             RegisterError::Duplicate => Self::new(StatusCode::CONFLICT, "duplicate", m.duplicate),
             RegisterError::InvalidEmail => Self::bad_request("invalid_email", msg::INVALID_EMAIL),
             RegisterError::WeakPassword => Self::bad_request("weak_password", msg::WEAK_PASSWORD),
+            RegisterError::InvalidUsername => Self::bad_request("invalid_username", msg::INVALID_USERNAME)
+                .with_details(json!({ "field": "username" })),
             RegisterError::Upload(u) => Self::upload(&u),
             RegisterError::Unavailable(e) => Self::unavailable(&e),
             RegisterError::Unknown(e) => Self::internal(&e),
