@@ -18,7 +18,7 @@ use ports::{
 use crate::accounts::{Visibility, credentials_taken, release_identifiers};
 use crate::errors::{ProfileError, QueryError, RegisterError};
 use crate::files::{FileService, key_from_url};
-use crate::parents::{MAX_UPDATE_ATTEMPTS, owned_id};
+use crate::parents::{MAX_UPDATE_ATTEMPTS, Target, forbidden_if_found, owned_id};
 use crate::uploads::{FileChange, UploadData, UploadKind};
 
 /// Storage folders of caregiver files.
@@ -30,6 +30,9 @@ pub mod folders {
     pub const TEAM_GALLERY: &str = "caregivers/team-gallery";
     pub const CONTRACTS: &str = "caregivers/contracts";
 }
+
+/// Page size of a search that names a `page` but no `limit`.
+const DEFAULT_PAGE_SIZE: u64 = 20;
 
 /// Longest search text sent to the database.
 const MAX_QUERY_CHARS: usize = 200;
@@ -284,10 +287,15 @@ impl CaregiverService {
         })
     }
 
+    /// The new content of a gallery: `current` if the list was not sent; otherwise the items in
+    /// order, existing ones looked up in `pool` (the files of the profile they may come from, so
+    /// an image can move from one gallery to the other), new ones stored.
+    #[allow(clippy::too_many_arguments)]
     async fn apply_list(
         &self,
         items: Option<Vec<GalleryItem>>,
         current: &[FileRef],
+        pool: &[FileRef],
         kind: UploadKind,
         folder: &str,
         staged: &mut Staged,
@@ -297,7 +305,7 @@ impl CaregiverService {
         let mut out: Vec<FileRef> = Vec::with_capacity(items.len());
         for item in items {
             let r = match item {
-                GalleryItem::Existing { key, url } => match find_existing(current, key.as_deref(), &url) {
+                GalleryItem::Existing { key, url } => match find_existing(pool, key.as_deref(), &url) {
                     Some(r) => r.clone(),
                     None => continue,
                 },
@@ -332,13 +340,32 @@ impl CaregiverService {
             .await?;
         let concept =
             self.apply_single(c.concept, &current.concept, UploadKind::Pdf, folders::CONCEPTS, staged, now).await?;
+        // Public images may move between the galleries (and a profile image or logo may be sent
+        // into one); contract documents are private and never leave their list.
+        let public_images: Vec<FileRef> = current
+            .room_images
+            .iter()
+            .chain(&current.caregiver_images)
+            .chain(&current.profile_image)
+            .chain(&current.logo_image)
+            .cloned()
+            .collect();
         let room_images = self
-            .apply_list(c.room_images, &current.room_images, UploadKind::Image, folders::ROOM_GALLERY, staged, now)
+            .apply_list(
+                c.room_images,
+                &current.room_images,
+                &public_images,
+                UploadKind::Image,
+                folders::ROOM_GALLERY,
+                staged,
+                now,
+            )
             .await?;
         let caregiver_images = self
             .apply_list(
                 c.caregiver_images,
                 &current.caregiver_images,
+                &public_images,
                 UploadKind::Image,
                 folders::TEAM_GALLERY,
                 staged,
@@ -380,9 +407,12 @@ impl CaregiverService {
         if too_long(&q.search) || too_long(&q.city) || too_long(&q.city_slug) || too_long(&q.postal_code) {
             return Ok((vec![], Visibility::of_others(caller)));
         }
-        let (skip, limit) = match q.limit {
+        // Without `page` and `limit` the full list (what the apps expect); `page` alone pages by
+        // DEFAULT_PAGE_SIZE; `limit=0` counts as not given.
+        let limit = q.limit.filter(|l| *l > 0).or(q.page.map(|_| DEFAULT_PAGE_SIZE));
+        let (skip, limit) = match limit {
             Some(l) => {
-                let l = l.clamp(1, 500);
+                let l = l.min(500);
                 let page = q.page.unwrap_or(1).clamp(1, 100_000);
                 (Some((page - 1) * l), Some(l))
             }
@@ -441,16 +471,28 @@ impl CaregiverService {
         if code.len() != 5 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(QueryError::NotFound);
         }
-        let mut counts: HashMap<String, usize> = HashMap::new();
+        // Spellings that differ only in case ("Köln", "köln") count as one city, shown in its most
+        // used spelling (ties: alphabetical).
+        let mut counts: HashMap<String, HashMap<String, usize>> = HashMap::new();
         for city in self.caregivers.cities_for_postal_code(code).await? {
             let city = city.trim().to_owned();
             if !city.is_empty() {
-                *counts.entry(city).or_default() += 1;
+                *counts.entry(city.to_lowercase()).or_default().entry(city).or_default() += 1;
             }
         }
-        let (city, _) = counts
-            .into_iter()
-            .max_by(|(a, na), (b, nb)| na.cmp(nb).then_with(|| b.cmp(a)))
+        let most_used = |m: HashMap<String, usize>| -> (usize, String) {
+            let total = m.values().sum();
+            let spelling = m
+                .into_iter()
+                .max_by(|(a, na), (b, nb)| na.cmp(nb).then_with(|| b.cmp(a)))
+                .map(|(s, _)| s)
+                .unwrap_or_default();
+            (total, spelling)
+        };
+        let (_, city) = counts
+            .into_values()
+            .map(most_used)
+            .max_by(|(na, a), (nb, b)| na.cmp(nb).then_with(|| b.cmp(a)))
             .ok_or(QueryError::NotFound)?;
         let city_slug = slugify(&city);
         Ok(CityForPostalCode { city, city_slug, postal_code: code.to_owned() })
@@ -492,7 +534,10 @@ impl CaregiverService {
         file_changes: CaregiverFileChanges,
         password: Option<String>,
     ) -> Result<Caregiver, ProfileError> {
-        let id = owned_id(caller, id)?;
+        let id = match owned_id(caller, id)? {
+            Target::Own(id) => id,
+            Target::Other(other) => return Err(forbidden_if_found(self.caregivers.find_by_id(&other).await?)),
+        };
         if let Some(p) = password.as_deref().filter(|p| !p.is_empty()) {
             domain::account::check_new_password(p).map_err(|_| ProfileError::WeakPassword)?;
         }
@@ -522,6 +567,7 @@ impl CaregiverService {
         let mut caregiver = self.caregivers.find_by_id(id).await?.ok_or(ProfileError::NotFound)?;
         let credentials_change = changes.email.is_present() || changes.username.is_present();
         let old_identifiers = login_identifiers(&caregiver.email, &caregiver.username);
+        let wanted_before = caregiver.wanted_profile_path();
         caregiver.apply(changes)?;
         let new_identifiers = login_identifiers(&caregiver.email, &caregiver.username);
         let identifiers_change = new_identifiers != old_identifiers;
@@ -535,8 +581,11 @@ impl CaregiverService {
         if let Some(plain) = password.filter(|p| !p.is_empty()) {
             caregiver.password = self.hasher.hash(&plain).await.map_err(ProfileError::Unknown)?;
         }
+        // Only a change of city, daycare name or name moves the profile: a legacy profile whose
+        // stored slugs were made by other rules keeps its URL through unrelated edits.
         let wanted = caregiver.wanted_profile_path();
-        if !caregiver.path_still_fits(&wanted) {
+        let names_changed = wanted != wanted_before;
+        if (names_changed || caregiver.profile_path.is_none()) && !caregiver.path_still_fits(&wanted) {
             let n = self.first_free_suffix(&wanted, Some(id), 1).await?;
             caregiver.move_to(wanted.with_suffix(n));
         }
@@ -587,7 +636,10 @@ impl CaregiverService {
     /// Deletes the caller's own account, all its files and its matches.
     #[tracing::instrument(skip_all, fields(user_id = id))]
     pub async fn delete(&self, caller: &Caller, id: &str) -> Result<(), ProfileError> {
-        let id = owned_id(caller, id)?;
+        let id = match owned_id(caller, id)? {
+            Target::Own(id) => id,
+            Target::Other(other) => return Err(forbidden_if_found(self.caregivers.find_by_id(&other).await?)),
+        };
         let caregiver = self.caregivers.find_by_id(&id).await?.ok_or(ProfileError::NotFound)?;
         if !self.caregivers.delete(&id).await? {
             return Err(ProfileError::NotFound);
@@ -602,10 +654,10 @@ impl CaregiverService {
     }
 }
 
-/// The reference in `current` that a request's existing item names (by key, URL or a URL whose key
-/// matches).
+/// The reference in `current` that a request's existing item names: by key, by URL (either served
+/// form, absolute or relative, with doubled or trailing slashes), or by the bare key sent as URL.
 fn find_existing<'a>(current: &'a [FileRef], key: Option<&str>, url: &str) -> Option<&'a FileRef> {
-    let url_key = key_from_url(url);
+    let url_key = loose_key(url);
     let url_path = url.split('?').next().unwrap_or(url);
     current.iter().find(|r| {
         let r_key = r.key.clone().or_else(|| key_from_url(&r.url));
@@ -613,6 +665,27 @@ fn find_existing<'a>(current: &'a [FileRef], key: Option<&str>, url: &str) -> Op
             || (url_key.is_some() && r_key == url_key)
             || (!url_path.is_empty() && r.url == url_path)
     })
+}
+
+/// The storage key a client most likely meant by `text`: a served URL as the apps got it (doubled
+/// and trailing slashes tolerated) or a bare key.
+fn loose_key(text: &str) -> Option<String> {
+    let t = text.trim();
+    let (scheme, rest) = t.split_once("://").map_or(("", t), |(s, r)| (s, r));
+    let mut path = rest.to_owned();
+    while path.contains("//") {
+        path = path.replace("//", "/");
+    }
+    let path = path.trim_end_matches('/');
+    let url = if scheme.is_empty() { path.to_owned() } else { format!("{scheme}://{path}") };
+    if let Some(key) = key_from_url(&url) {
+        return Some(key);
+    }
+    let bare = path.trim_start_matches('/');
+    if bare.contains(['?', '#']) {
+        return None;
+    }
+    domain::FileKey::parse(bare).ok().map(|k| k.as_str().to_owned())
 }
 
 #[cfg(test)]
@@ -688,10 +761,20 @@ mod tests {
         featured: Option<&str>,
         ids: MockIdentifierRegistry,
     ) -> CaregiverService {
-        let mut p = MockParentRepository::new();
-        p.expect_credentials_taken().returning(|_, _, _| Ok(false));
         let mut m = MockMatchRepository::new();
         m.expect_delete_for_user().returning(|_| Ok(0));
+        service_with_matches(c, store, featured, ids, m)
+    }
+
+    fn service_with_matches(
+        c: MockCaregiverRepository,
+        store: MockBlobStore,
+        featured: Option<&str>,
+        ids: MockIdentifierRegistry,
+        m: MockMatchRepository,
+    ) -> CaregiverService {
+        let mut p = MockParentRepository::new();
+        p.expect_credentials_taken().returning(|_, _, _| Ok(false));
         let mut h = MockPasswordHasher::new();
         h.expect_hash().returning(|_| Ok(PasswordHash::Bcrypt("$new".into())));
         let files = FileService::new(Arc::new(store), UploadPolicy::default(), UrlSigner::new(b"k"), None);
@@ -752,6 +835,17 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn spellings_of_one_city_that_differ_in_case_count_together() {
+        let mut c = MockCaregiverRepository::new();
+        c.expect_cities_for_postal_code().returning(|_| {
+            Ok(vec!["Bonn".into(), "Bonn".into(), "Köln".into(), "köln".into(), "KÖLN".into(), "Köln".into()])
+        });
+        let s = service(c, store(), None);
+        let r = s.city_for_postal_code("50667").await.unwrap();
+        assert_eq!((r.city.as_str(), r.city_slug.as_str()), ("Köln", "koeln"));
+    }
+
+    #[tokio::test]
     async fn a_gallery_patch_keeps_named_files_stores_new_ones_and_deletes_the_rest() {
         let mut c = MockCaregiverRepository::new();
         c.expect_find_by_id().returning(|_| Ok(Some(caregiver(OWNER, 1))));
@@ -781,6 +875,58 @@ mod tests {
             ..Default::default()
         };
         s.update(&caller(OWNER), OWNER, CaregiverChanges::default(), files, None).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_image_moved_to_the_other_gallery_or_sent_back_as_bare_key_is_kept() {
+        let mut c = MockCaregiverRepository::new();
+        c.expect_find_by_id().returning(|_| Ok(Some(caregiver(OWNER, 1))));
+        c.expect_update()
+            .withf(|c| {
+                let keys = |l: &[FileRef]| l.iter().map(|r| r.key.clone().unwrap()).collect::<Vec<_>>();
+                keys(&c.files.room_images) == ["caregivers/room-gallery/b.png"]
+                    && keys(&c.files.caregiver_images) == ["caregivers/room-gallery/a.png"]
+            })
+            .times(1)
+            .returning(|_| Ok(true));
+        let mut st = store();
+        // Both files are still referenced: nothing may be deleted.
+        st.expect_delete().never();
+        let s = service(c, st, None);
+        let files = CaregiverFileChanges {
+            room_images: Some(vec![GalleryItem::Existing { key: None, url: "caregivers/room-gallery/b.png".into() }]),
+            caregiver_images: Some(vec![GalleryItem::Existing {
+                key: None,
+                url: "/uploads//caregivers/room-gallery/a.png/".into(),
+            }]),
+            ..Default::default()
+        };
+        s.update(&caller(OWNER), OWNER, CaregiverChanges::default(), files, None).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_unrelated_edit_keeps_a_legacy_profile_path_that_other_rules_made() {
+        let mut c = MockCaregiverRepository::new();
+        c.expect_find_by_id().returning(|_| {
+            let mut legacy = caregiver(OWNER, 1);
+            legacy.profile_path = Some("koeln/kita-kleine-strolche".into());
+            Ok(Some(legacy))
+        });
+        c.expect_profile_path_taken().never();
+        c.expect_update()
+            .withf(|c| {
+                c.profile_path.as_deref() == Some("koeln/kita-kleine-strolche") && c.legacy_profile_paths.is_empty()
+            })
+            .times(1)
+            .returning(|_| Ok(true));
+        let s = service(c, store(), None);
+        let changes = CaregiverChanges {
+            bio: Patch::Set("Neu".into()),
+            // Whole forms send the unchanged city back.
+            city: Patch::Set("Köln".into()),
+            ..Default::default()
+        };
+        s.update(&caller(OWNER), OWNER, changes, CaregiverFileChanges::default(), None).await.unwrap();
     }
 
     #[tokio::test]
@@ -879,7 +1025,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn deleting_a_caregiver_releases_every_identifier() {
+    async fn deleting_a_caregiver_releases_every_identifier_and_removes_its_files_and_matches() {
         let mut ids = MockIdentifierRegistry::new();
         ids.expect_release_except()
             .withf(|id, keep| id.as_str() == OWNER && keep.is_empty())
@@ -888,9 +1034,17 @@ mod tests {
         let mut c = MockCaregiverRepository::new();
         c.expect_find_by_id().returning(|_| Ok(Some(caregiver(OWNER, 1))));
         c.expect_delete().times(1).returning(|_| Ok(true));
-        let (st, _, _) = crate::parents::tests::recording_store(StorageMode::S3);
-        let s = service_with(c, st, None, ids);
+        let (st, _, deleted) = crate::parents::tests::recording_store(StorageMode::S3);
+        let mut m = MockMatchRepository::new();
+        m.expect_delete_for_user().withf(|id| id.as_str() == OWNER).times(1).returning(|_| Ok(3));
+        let s = service_with_matches(c, st, None, ids, m);
+        let files: Vec<String> = caregiver(OWNER, 1).files.all().iter().filter_map(|f| f.key.clone()).collect();
         s.delete(&caller(OWNER), OWNER).await.unwrap();
+        let mut deleted = deleted.lock().unwrap().clone();
+        deleted.sort();
+        let mut expected = files;
+        expected.sort();
+        assert_eq!(deleted, expected, "every file of the caregiver is deleted");
     }
 
     #[tokio::test]

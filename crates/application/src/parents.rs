@@ -36,14 +36,28 @@ impl std::fmt::Debug for ParentService {
 /// the profile keeps being changed concurrently.
 pub(crate) const MAX_UPDATE_ATTEMPTS: u32 = 5;
 
-/// The id of an account the caller wants to change: 401 without a token, 404 for a malformed id,
-/// 403 for anybody else's account (checked before existence, so nothing is revealed).
-pub(crate) fn owned_id(caller: &Caller, raw: &str) -> Result<UserId, ProfileError> {
+/// Whose account a change names.
+pub(crate) enum Target {
+    /// The caller's own.
+    Own(UserId),
+    /// Somebody else's (which may or may not exist).
+    Other(UserId),
+}
+
+/// The account the caller wants to change: 401 without a token, 404 for a malformed id. For
+/// anybody else's account the service answers 403 if that account exists and 404 if not
+/// (existence is no secret: profiles are readable by id).
+pub(crate) fn owned_id(caller: &Caller, raw: &str) -> Result<Target, ProfileError> {
     if !caller.is_authenticated() {
         return Err(ProfileError::Unauthorized);
     }
     let id = UserId::parse(raw).map_err(|_| ProfileError::NotFound)?;
-    if caller.is(&id) { Ok(id) } else { Err(ProfileError::Forbidden) }
+    Ok(if caller.is(&id) { Target::Own(id) } else { Target::Other(id) })
+}
+
+/// 403 if `found` (the other account exists), else 404.
+pub(crate) fn forbidden_if_found<T>(found: Option<T>) -> ProfileError {
+    if found.is_some() { ProfileError::Forbidden } else { ProfileError::NotFound }
 }
 
 impl ParentService {
@@ -141,7 +155,10 @@ impl ParentService {
         image: FileChange,
         password: Option<String>,
     ) -> Result<Parent, ProfileError> {
-        let id = owned_id(caller, id)?;
+        let id = match owned_id(caller, id)? {
+            Target::Own(id) => id,
+            Target::Other(other) => return Err(forbidden_if_found(self.parents.find_by_id(&other).await?)),
+        };
         if let Some(p) = password.as_deref().filter(|p| !p.is_empty()) {
             domain::account::check_new_password(p).map_err(|_| ProfileError::WeakPassword)?;
         }
@@ -234,7 +251,10 @@ impl ParentService {
     /// Deletes the caller's own account, its profile image and its matches.
     #[tracing::instrument(skip_all, fields(user_id = id))]
     pub async fn delete(&self, caller: &Caller, id: &str) -> Result<(), ProfileError> {
-        let id = owned_id(caller, id)?;
+        let id = match owned_id(caller, id)? {
+            Target::Own(id) => id,
+            Target::Other(other) => return Err(forbidden_if_found(self.parents.find_by_id(&other).await?)),
+        };
         let parent = self.parents.find_by_id(&id).await?.ok_or(ProfileError::NotFound)?;
         if !self.parents.delete(&id).await? {
             return Err(ProfileError::NotFound);
@@ -321,12 +341,21 @@ pub(crate) mod tests {
     }
 
     fn service_with(p: MockParentRepository, store: MockBlobStore, ids: MockIdentifierRegistry) -> ParentService {
+        let mut m = MockMatchRepository::new();
+        m.expect_delete_for_user().returning(|_| Ok(0));
+        service_with_matches(p, store, ids, m)
+    }
+
+    fn service_with_matches(
+        p: MockParentRepository,
+        store: MockBlobStore,
+        ids: MockIdentifierRegistry,
+        m: MockMatchRepository,
+    ) -> ParentService {
         let mut c = MockCaregiverRepository::new();
         c.expect_credentials_taken().returning(|_, _, _| Ok(false));
         let mut h = MockPasswordHasher::new();
         h.expect_hash().returning(|_| Ok(PasswordHash::Bcrypt("$new".into())));
-        let mut m = MockMatchRepository::new();
-        m.expect_delete_for_user().returning(|_| Ok(0));
         ParentService::new(Arc::new(p), Arc::new(c), Arc::new(m), Arc::new(ids), Arc::new(h), files(store))
     }
 
@@ -477,13 +506,27 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn another_users_update_is_forbidden_and_changes_nothing() {
-        let s = service(MockParentRepository::new(), local_store());
+        // Only lookups: no expectation of update or delete, so any write fails the test.
+        let mut p = MockParentRepository::new();
+        p.expect_find_by_id().times(2).returning(|_| Ok(Some(parent(OWNER))));
+        let s = service(p, local_store());
         let r = s.update(&caller(OTHER), OWNER, ParentChanges::default(), FileChange::Remove, None).await;
         assert!(matches!(r, Err(ProfileError::Forbidden)));
         let r = s.delete(&caller(OTHER), OWNER).await;
         assert!(matches!(r, Err(ProfileError::Forbidden)));
         let r = s.update(&Caller::Anonymous, OWNER, ParentChanges::default(), FileChange::Keep, None).await;
         assert!(matches!(r, Err(ProfileError::Unauthorized)));
+    }
+
+    #[tokio::test]
+    async fn changing_an_account_that_does_not_exist_is_not_found_rather_than_forbidden() {
+        let mut p = MockParentRepository::new();
+        p.expect_find_by_id().times(2).returning(|_| Ok(None));
+        let s = service(p, local_store());
+        let r = s.update(&caller(OTHER), OWNER, ParentChanges::default(), FileChange::Keep, None).await;
+        assert!(matches!(r, Err(ProfileError::NotFound)));
+        let r = s.delete(&caller(OTHER), OWNER).await;
+        assert!(matches!(r, Err(ProfileError::NotFound)));
     }
 
     #[tokio::test]
@@ -554,7 +597,9 @@ pub(crate) mod tests {
         p.expect_delete().times(1).returning(|_| Ok(true));
         let mut store = local_store();
         store.expect_delete().withf(|k| k.as_str() == "parents/profile-images/old.png").times(1).returning(|_| Ok(()));
-        let s = service(p, store);
+        let mut m = MockMatchRepository::new();
+        m.expect_delete_for_user().withf(|id| id.as_str() == OWNER).times(1).returning(|_| Ok(2));
+        let s = service_with_matches(p, store, permissive_registry(), m);
         s.delete(&caller(OWNER), OWNER).await.unwrap();
     }
 
