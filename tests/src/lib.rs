@@ -105,8 +105,22 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts an app with the given storage and extra/overriding variables.
 pub async fn spawn_app_with(storage: Storage, extra: &[(&str, &str)]) -> TestApp {
+    spawn(storage, extra, false).await
+}
+
+/// Starts an app on a database that holds every legacy fixture before the app starts, as a
+/// production database would: the start-up backfills (profile paths, login identifiers) see them.
+pub async fn spawn_app_on_legacy_data() -> TestApp {
+    spawn(Storage::Local, &[], true).await
+}
+
+async fn spawn(storage: Storage, extra: &[(&str, &str)], legacy_data: bool) -> TestApp {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let db_name = format!("wimmelwelt_test_{}", uuid::Uuid::new_v4().simple());
+    if legacy_data {
+        let store = adapter_mongo::connect(&mongodb_uri(), &db_name, Duration::from_secs(3)).await.unwrap();
+        insert_legacy_fixtures(&store.database()).await;
+    }
     let upload_dir = tempfile::tempdir().unwrap();
     let mut vars = base_vars(&db_name, upload_dir.path());
     let (mut bucket, mut s3) = (None, None);
@@ -286,14 +300,14 @@ impl TestApp {
         let oid = bson::oid::ObjectId::parse_str(id).unwrap();
         self.db.collection::<Document>(collection).find_one(doc! {"_id": oid}).await.unwrap()
     }
+}
 
-    /// Loads every legacy fixture collection into this app's database.
-    pub async fn load_legacy_fixtures(&self) {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/legacy");
-        for name in ["parents", "caregivers", "matches", "messages", "careGroups", "push_subscriptions"] {
-            let docs = read_extended_json(&dir.join(format!("{name}.json")));
-            self.db.collection::<Document>(name).insert_many(docs).await.unwrap();
-        }
+/// Inserts every legacy fixture collection into `db`.
+async fn insert_legacy_fixtures(db: &mongodb::Database) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/legacy");
+    for name in ["parents", "caregivers", "matches", "messages", "careGroups", "push_subscriptions"] {
+        let docs = read_extended_json(&dir.join(format!("{name}.json")));
+        db.collection::<Document>(name).insert_many(docs).await.unwrap();
     }
 }
 

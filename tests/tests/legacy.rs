@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use bson::Bson;
-use e2e_tests::{TestApp, spawn_app};
+use e2e_tests::{TestApp, spawn_app_on_legacy_data};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -13,9 +13,7 @@ const SABINE: &str = "65a1b2c3d4e5f60718293b01";
 const GUEL: &str = "65a1b2c3d4e5f60718293b02";
 
 async fn legacy_app() -> TestApp {
-    let app = spawn_app().await;
-    app.load_legacy_fixtures().await;
-    app
+    spawn_app_on_legacy_data().await
 }
 
 #[tokio::test]

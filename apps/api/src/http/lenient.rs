@@ -12,6 +12,16 @@ pub const MAX_TEXT_CHARS: usize = 10_000;
 /// Fields (top-level or inside list items) that carry base64 uploads and may be long.
 const UPLOAD_KEYS: &[&str] = &["profileImage", "logoImage", "conceptFile", "dataUrl", "data", "base64", "file"];
 
+/// The most keys an object (e.g. `location`) may have, and the longest key.
+const MAX_OBJECT_KEYS: usize = 100;
+const MAX_KEY_CHARS: usize = 100;
+/// Largest opaque value (`location`), as JSON text.
+const MAX_OPAQUE_JSON_CHARS: usize = MAX_TEXT_CHARS;
+/// Fields stored as given (opaque JSON): bounded as a whole.
+const OPAQUE_FIELDS: &[&str] = &["location"];
+/// Largest count (spots, children, ages) taken as meant; larger values count as "not set".
+pub const MAX_COUNT: i64 = 10_000;
+
 /// The most entries a list field may have; other lists 100.
 fn max_items(field: &str) -> usize {
     match field {
@@ -50,11 +60,35 @@ pub fn check_limits(body: &Map<String, Value>) -> Result<(), crate::http::error:
                 }
                 items.iter().try_for_each(|i| check(field, key, i, depth + 1))
             }
-            Value::Object(o) => o.iter().try_for_each(|(k, v)| check(field, k, v, depth + 1)),
+            Value::Object(o) => {
+                if o.len() > MAX_OBJECT_KEYS || o.keys().any(|k| k.chars().count() > MAX_KEY_CHARS) {
+                    return Err(too_long(field));
+                }
+                o.iter().try_for_each(|(k, v)| check(field, k, v, depth + 1))
+            }
             _ => Ok(()),
         }
     }
-    body.iter().try_for_each(|(k, v)| check(k, k, v, 0))
+    body.iter().try_for_each(|(k, v)| {
+        check(k, k, v, 0)?;
+        if OPAQUE_FIELDS.contains(&k.as_str()) && v.to_string().chars().count() > MAX_OPAQUE_JSON_CHARS {
+            return Err(too_long(k));
+        }
+        Ok(())
+    })
+}
+
+/// Refuses a value of the wrong kind in a field every profile must hold (`email`, `phone`, …):
+/// text and numbers are fine (`"postalCode": 50667`), `true`, lists and objects cannot be meant
+/// and get 400 naming the field, rather than being stored as `"true"` or silently ignored.
+pub fn check_scalar_fields(body: &Map<String, Value>, fields: &[&str]) -> Result<(), crate::http::error::ApiError> {
+    match fields.iter().find(|f| matches!(body.get(**f), Some(Value::Bool(_) | Value::Array(_) | Value::Object(_)))) {
+        Some(f) => {
+            Err(crate::http::error::ApiError::bad_request("invalid_field", format!("Das Feld „{f}“ ist ungültig."))
+                .with_details(serde_json::json!({ "field": f })))
+        }
+        None => Ok(()),
+    }
 }
 
 /// A JSON object body read field by field.
@@ -66,19 +100,37 @@ fn trimmed(s: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_owned())
 }
 
-/// Text of a scalar value (`null` and empty text are `None`).
+/// Text of a scalar value (`null` and empty text are `None`); whole numbers sent as floats
+/// (`50667.0`) read as whole numbers.
 fn scalar_text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => trimmed(s),
-        Value::Number(n) => Some(n.to_string()),
+        Value::Number(n) => Some(number_text(n)),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
 }
 
-/// A count or age: whole, not negative (negative values count as "not set").
+fn number_text(n: &serde_json::Number) -> String {
+    match n.as_f64() {
+        Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+        _ => n.to_string(),
+    }
+}
+
+/// A count or age: whole, from 0 to [`MAX_COUNT`] (other values count as "not set").
 fn int_of(v: &Value) -> Option<i64> {
-    raw_int(v).filter(|n| *n >= 0)
+    raw_int(v).filter(|n| (0..=MAX_COUNT).contains(n))
+}
+
+/// A child's age: a number becomes its whole number of years (0–30, else "not set"); other text
+/// ("2 Jahre", "unter 1") is kept as the parent wrote it.
+fn child_age(v: &Value) -> Option<String> {
+    match raw_int(v) {
+        Some(n) => (0..=30).contains(&n).then(|| n.to_string()),
+        None if v.is_string() => scalar_text(v).filter(|t| t.parse::<f64>().is_err()),
+        None => None,
+    }
 }
 
 fn raw_int(v: &Value) -> Option<i64> {
@@ -112,6 +164,11 @@ fn bool_of(v: &Value) -> Option<bool> {
 pub fn date_of(v: &Value) -> Option<DateTime<Utc>> {
     use chrono::Datelike as _;
     parse_date(v).filter(|d| (1900..=2100).contains(&d.year()))
+}
+
+/// Like [`date_of`], for dates that cannot lie in the future (a birth date, a start of work).
+pub fn past_date_of(v: &Value, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    date_of(v).filter(|d| *d <= now)
 }
 
 fn parse_date(v: &Value) -> Option<DateTime<Utc>> {
@@ -225,21 +282,53 @@ impl<'a> Form<'a> {
         }
     }
 
-    /// An opaque value (e.g. `location`).
+    /// A date that cannot lie in the future (`birthDate`, `caregiverSince`): later dates count as
+    /// "not set".
+    pub fn past_date(&self, k: &str) -> Patch<DateTime<Utc>> {
+        match self.get(k) {
+            None => Patch::Keep,
+            Some(v) => past_date_of(v, Utc::now()).map_or(Patch::Clear, Patch::Set),
+        }
+    }
+
+    /// An opaque value (e.g. `location`); an object sent as JSON text (as form libraries do) is
+    /// stored as the object.
     pub fn opaque(&self, k: &str) -> Patch<Opaque> {
         match self.get(k) {
             None => Patch::Keep,
             Some(v) if is_empty(v) => Patch::Clear,
+            Some(Value::String(s)) if s.trim_start().starts_with('{') => match serde_json::from_str::<Value>(s) {
+                Ok(o @ Value::Object(_)) => Patch::Set(opaque_of(&o)),
+                _ => Patch::Set(Opaque::String(s.clone())),
+            },
             Some(v) => Patch::Set(opaque_of(v)),
         }
     }
 
-    /// A list of texts (e.g. `closedDays`).
+    /// A list of texts (e.g. `closedDays`): a JSON array, a string holding one, or a plain text of
+    /// comma-separated entries.
     pub fn strings(&self, k: &str) -> Patch<Vec<String>> {
         match self.get(k) {
             None => Patch::Keep,
             Some(v) if is_empty(v) => Patch::Clear,
-            Some(v) => list_of(v).map_or(Patch::Clear, |l| Patch::Set(l.iter().filter_map(scalar_text).collect())),
+            Some(v) => match list_of(v) {
+                Some(l) => Patch::Set(l.iter().filter_map(scalar_text).collect()),
+                None => match v {
+                    Value::String(s) => Patch::Set(s.split(',').filter_map(trimmed).collect()),
+                    _ => Patch::Clear,
+                },
+            },
+        }
+    }
+
+    /// A free text that apps may also send as a list of values (`childrenAges: [3, 4]` → `"3, 4"`).
+    pub fn text_or_list(&self, k: &str) -> Patch<String> {
+        match self.get(k) {
+            Some(Value::Array(items)) => {
+                let parts: Vec<String> = items.iter().filter_map(scalar_text).collect();
+                if parts.is_empty() { Patch::Clear } else { Patch::Set(parts.join(", ")) }
+            }
+            _ => self.text(k),
         }
     }
 
@@ -277,7 +366,7 @@ impl<'a> Form<'a> {
                             let o = e.as_object()?;
                             Child::new(
                                 o.get("name").and_then(scalar_text),
-                                o.get("age").and_then(scalar_text),
+                                o.get("age").and_then(child_age),
                                 o.get("gender").and_then(Value::as_str).and_then(Gender::parse),
                                 o.get("notes").and_then(scalar_text),
                             )
@@ -393,6 +482,53 @@ mod tests {
         let many: Vec<Value> = (0..31).map(|_| json!("/uploads/a.png")).collect();
         assert!(check_limits(&form(json!({"roomImages": many}))).is_err());
         assert!(check_limits(&form(json!({"bio": "kurz", "location": {"latitude": 50.9}}))).is_ok());
+    }
+
+    #[test]
+    fn huge_or_wide_objects_are_refused_before_they_are_stored() {
+        let wide: Map<String, Value> = (0..=MAX_OBJECT_KEYS).map(|i| (format!("k{i}"), json!(1))).collect();
+        assert!(check_limits(&form(json!({"location": wide}))).is_err());
+        assert!(check_limits(&form(json!({"location": {"k".repeat(MAX_KEY_CHARS + 1): 1}}))).is_err());
+        let big: Map<String, Value> = (0..50).map(|i| (format!("k{i}"), json!("v".repeat(500)))).collect();
+        let err = check_limits(&form(json!({"location": big}))).unwrap_err();
+        assert_eq!((err.code, err.status.as_u16()), ("field_too_long", 400));
+        assert!(check_limits(&form(json!({"location": {"latitude": 50.93, "longitude": 6.96}}))).is_ok());
+    }
+
+    #[test]
+    fn required_fields_take_text_and_numbers_but_not_booleans_lists_or_objects() {
+        let fields = ["email", "phone", "postalCode"];
+        assert!(check_scalar_fields(&form(json!({"phone": "0221", "postalCode": 50667})), &fields).is_ok());
+        for bad in [json!({"phone": false}), json!({"email": []}), json!({"postalCode": {}})] {
+            let err = check_scalar_fields(&form(bad.clone()), &fields).unwrap_err();
+            assert_eq!(err.code, "invalid_field", "{bad}");
+        }
+        let m = form(json!({"postalCode": 50667.0, "x": 1.5}));
+        assert_eq!(Form(&m).text("postalCode"), Patch::Set("50667".into()));
+        assert_eq!(Form(&m).text("x"), Patch::Set("1.5".into()));
+    }
+
+    #[test]
+    fn loose_shapes_are_normalised() {
+        let m = form(json!({
+            "closedDays": "Mo, Di",
+            "location": "{\"latitude\": 1, \"longitude\": 2}",
+            "childrenAges": [3, 4],
+            "spots": 1e308,
+            "bigSpots": "99999999999999999999",
+            "birthDate": "2999-01-01",
+            "children": [{"name": "A", "age": "x"}, {"name": "B", "age": -1}, {"name": "C", "age": 1e9}, {"name": "D", "age": "3"}]
+        }));
+        let f = Form(&m);
+        assert_eq!(f.strings("closedDays"), Patch::Set(vec!["Mo".into(), "Di".into()]));
+        assert!(matches!(f.opaque("location"), Patch::Set(Opaque::Object(o)) if o.len() == 2));
+        assert_eq!(f.text_or_list("childrenAges"), Patch::Set("3, 4".into()));
+        assert_eq!(f.int("spots"), Patch::Clear);
+        assert_eq!(f.int("bigSpots"), Patch::Clear);
+        assert_eq!(f.past_date("birthDate"), Patch::Clear);
+        let Patch::Set(children) = f.children("children") else { panic!("children") };
+        let ages: Vec<Option<&str>> = children.iter().map(|c| c.age.as_deref()).collect();
+        assert_eq!(ages, [Some("x"), None, None, Some("3")]);
     }
 
     #[test]

@@ -8,7 +8,10 @@ use serde_json::{Value, json};
 
 use crate::http::auth::{AuthUser, MaybeUser};
 use crate::http::error::{ApiError, CAREGIVER, msg};
-use crate::http::lenient::Form;
+use crate::http::lenient::{Form, check_scalar_fields};
+
+/// Fields every caregiver profile holds: text or numbers only.
+const REQUIRED_SCALARS: &[&str] = &["email", "phone", "address", "postalCode", "username"];
 use crate::http::routes::object;
 use crate::http::state::AppState;
 use crate::http::views::{Renderer, opaque};
@@ -30,8 +33,8 @@ pub fn registration(f: &Form<'_>) -> CaregiverRegistration {
             daycare_name: f.opt_text("daycareName"),
             available_spots: f.int("availableSpots").into_set(),
             children_count: f.int("childrenCount").into_set(),
-            birth_date: f.date("birthDate").into_set(),
-            caregiver_since: f.date("caregiverSince").into_set(),
+            birth_date: f.past_date("birthDate").into_set(),
+            caregiver_since: f.past_date("caregiverSince").into_set(),
             max_child_age: f.int("maxChildAge").into_set(),
             has_availability: f.boolean("hasAvailability").into_set(),
             availability_timing: f.opt_text("availabilityTiming"),
@@ -62,8 +65,8 @@ pub fn changes(f: &Form<'_>) -> CaregiverChanges {
         daycare_name: f.text("daycareName"),
         available_spots: f.int("availableSpots"),
         children_count: f.int("childrenCount"),
-        birth_date: f.date("birthDate"),
-        caregiver_since: f.date("caregiverSince"),
+        birth_date: f.past_date("birthDate"),
+        caregiver_since: f.past_date("caregiverSince"),
         max_child_age: f.int("maxChildAge"),
         has_availability: f.boolean("hasAvailability"),
         availability_timing: f.text("availabilityTiming"),
@@ -97,6 +100,7 @@ pub fn file_changes(f: &Form<'_>) -> CaregiverFileChanges {
 #[post("/caregivers")]
 async fn register(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let m = object(&body)?;
+    check_scalar_fields(&m, REQUIRED_SCALARS)?;
     let f = Form(&m);
     let mut files = file_changes(&f);
     // On registration "remove" means "none".
@@ -160,7 +164,9 @@ async fn search(
     let (list, visibility) =
         state.caregivers.search(&caller.0, q).await.map_err(|e| ApiError::query(e, msg::CAREGIVER_NOT_FOUND))?;
     let r = Renderer { files: &state.files, now: chrono::Utc::now() };
-    Ok(HttpResponse::Ok().json(Value::Array(list.iter().map(|c| r.caregiver(c, visibility)).collect())))
+    // A caregiver finding their own profile in a search sees it as its owner.
+    let view = |c: &domain::Caregiver| if caller.0.is(&c.id) { Visibility::Owner } else { visibility };
+    Ok(HttpResponse::Ok().json(Value::Array(list.iter().map(|c| r.caregiver(c, view(c))).collect())))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -244,6 +250,7 @@ async fn update(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let m = object(&body)?;
+    check_scalar_fields(&m, REQUIRED_SCALARS)?;
     let f = Form(&m);
     let c = state
         .caregivers

@@ -5,7 +5,10 @@ use domain::{ParentChanges, ParentRegistration, Patch};
 
 use crate::http::auth::{AuthUser, MaybeUser};
 use crate::http::error::{ApiError, PARENT, msg};
-use crate::http::lenient::Form;
+use crate::http::lenient::{Form, check_scalar_fields};
+
+/// Fields every parent profile holds: text or numbers only.
+const REQUIRED_SCALARS: &[&str] = &["email", "phone", "postalCode", "username"];
 use crate::http::routes::object;
 use crate::http::state::AppState;
 use crate::http::views::Renderer;
@@ -23,7 +26,7 @@ pub fn registration(f: &Form<'_>) -> ParentRegistration {
         last_name: f.opt_text("lastName"),
         name: f.opt_text("name"),
         address: f.opt_text("address"),
-        children_ages: f.opt_text("childrenAges"),
+        children_ages: f.text_or_list("childrenAges").into_set(),
         notes: f.opt_text("notes"),
         number_of_children: f.int("numberOfChildren").into_set(),
         children: f.children("children").into_set(),
@@ -42,7 +45,7 @@ pub fn changes(f: &Form<'_>) -> ParentChanges {
         last_name: f.text("lastName"),
         name: f.text("name"),
         address: f.text("address"),
-        children_ages: f.text("childrenAges"),
+        children_ages: f.text_or_list("childrenAges"),
         notes: f.text("notes"),
         number_of_children: f.int("numberOfChildren"),
         children: f.children("children"),
@@ -57,6 +60,7 @@ pub fn changes(f: &Form<'_>) -> ParentChanges {
 #[post("/parents")]
 async fn register(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let m = object(&body)?;
+    check_scalar_fields(&m, REQUIRED_SCALARS)?;
     let f = Form(&m);
     let image = match f.file("profileImage", "profileImageName") {
         FileChange::Replace(u) => Some(u),
@@ -94,6 +98,7 @@ async fn update(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let m = object(&body)?;
+    check_scalar_fields(&m, REQUIRED_SCALARS)?;
     let f = Form(&m);
     let parent = state
         .parents
