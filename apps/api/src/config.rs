@@ -7,6 +7,10 @@
 //!    (`port = 5000`); unknown keys are reported,
 //! 3. environment variables with the operating model's names (`PORT`, `MONGODB_URI`, …).
 //!
+//! Settings with several names (the MongoDB connection string and database name, with their
+//! legacy and granular variables) are picked layer by layer: an environment variable under any
+//! of the names beats the file under any of them; within a layer the documented order holds.
+//!
 //! Every value is first read as text and then parsed here, so a bad value produces a message
 //! that names the variable (`PORT: "abc" is not a valid port number`). All problems are
 //! collected and returned together in [`ConfigError`]. Empty values count as unset everywhere
@@ -485,6 +489,10 @@ impl RawValue {
 struct Layers {
     values: BTreeMap<String, String>,
     explicit: BTreeMap<String, Origin>,
+    /// The environment layer alone (upper-case keys, empty values dropped).
+    env: BTreeMap<String, String>,
+    /// The TOML layer alone (upper-case keys, empty values dropped).
+    file: BTreeMap<String, String>,
     file_label: String,
 }
 
@@ -543,6 +551,10 @@ fn read_layers(env: AppEnv, vars: &HashMap<String, String>, config_dir: &Path, p
     for key in env_values.keys() {
         explicit.insert(key.to_ascii_uppercase(), Origin::Env);
     }
+    let upper = |layer: &BTreeMap<String, String>| -> BTreeMap<String, String> {
+        layer.iter().map(|(key, value)| (key.to_ascii_uppercase(), value.clone())).collect()
+    };
+    let (env_layer, file_layer) = (upper(&env_values), upper(&file_values));
 
     let merged = Figment::new()
         .merge(Serialized::defaults(defaults(env)))
@@ -556,7 +568,7 @@ fn read_layers(env: AppEnv, vars: &HashMap<String, String>, config_dir: &Path, p
             BTreeMap::new()
         }
     };
-    Layers { values, explicit, file_label }
+    Layers { values, explicit, env: env_layer, file: file_layer, file_label }
 }
 
 /// Reads typed values out of the merged layers and collects problems.
@@ -576,6 +588,25 @@ impl Resolver {
     /// The value if set and non-empty.
     fn text(&self, key: &str) -> Option<String> {
         self.raw(key).filter(|v| !v.is_empty()).map(str::to_owned)
+    }
+
+    /// The value of `key` in one layer only (environment or TOML file), if set and non-empty.
+    /// Settings with several names (aliases) are resolved layer by layer with this, so that an
+    /// environment variable under any of the names beats the file under any of them.
+    fn layer_text(&self, origin: Origin, key: &str) -> Option<String> {
+        debug_assert!(KNOWN_KEYS.contains(&key), "unknown configuration key {key}");
+        let layer = match origin {
+            Origin::Env => &self.layers.env,
+            Origin::File => &self.layers.file,
+        };
+        layer.get(key).filter(|v| !v.is_empty()).cloned()
+    }
+
+    /// The first of `keys` set in the environment, else the first set in the file.
+    fn first_of(&self, keys: &[&'static str]) -> Option<(Origin, &'static str, String)> {
+        [Origin::Env, Origin::File]
+            .into_iter()
+            .find_map(|origin| keys.iter().find_map(|key| Some((origin, *key, self.layer_text(origin, key)?))))
     }
 
     fn problem(&mut self, key: &str, message: impl fmt::Display) {
@@ -667,26 +698,43 @@ fn resolve(env: AppEnv, vars: &HashMap<String, String>, config_dir: &Path) -> Re
 /// Userinfo must escape everything but RFC 3986 unreserved characters.
 const USERINFO: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
+/// The names of the connection string, in the documented order; `MONGODB_HOST` stands for the
+/// granular variables assembled into one.
+const MONGO_URI_SOURCES: &[&str] = &["MONGODB_URI", "MONGO_DB_URL", "MONGO_URL", "MONGODB_HOST"];
+/// The names of the database name, in the documented order.
+const MONGO_DB_NAMES: &[&str] = &["MONGODB_DB_NAME", "MONGO_DB_NAME"];
+
+/// Resolves the connection string and the database name. Both have several names, so they are
+/// picked layer by layer rather than from the merged values: any environment variable beats any
+/// file value (`MONGO_URL` in the environment beats `mongodb_uri` in the file), and within one
+/// layer the documented order holds. The database name comes from `MONGODB_DB_NAME`, then
+/// `MONGO_DB_NAME`, then the path of the connection string, then `wimmelwelt` — again with the
+/// environment first: the path of a `MONGODB_URI` from the environment beats a
+/// `mongodb_db_name` in the file.
 fn resolve_mongo(r: &mut Resolver) -> MongoSettings {
-    let given = ["MONGODB_URI", "MONGO_DB_URL", "MONGO_URL"].into_iter().find_map(|key| Some((key, r.text(key)?)));
-    let uri = match given {
-        Some((key, uri)) => {
+    let named = r.first_of(MONGO_DB_NAMES);
+    let (uri, uri_origin) = match r.first_of(MONGO_URI_SOURCES) {
+        Some((_, "MONGODB_HOST", host)) => {
+            let db_name = named.as_ref().map(|(_, _, name)| name.as_str()).unwrap_or_default();
+            (assemble_mongo_uri(r, &host, db_name), None)
+        }
+        Some((origin, key, uri)) => {
             if is_mongo_uri(&uri) {
-                uri
+                (uri, Some(origin))
             } else {
                 r.invalid(key, &uri, "is not a MongoDB connection string (mongodb://… or mongodb+srv://…)");
-                DEFAULT_MONGODB_URI.to_owned()
+                (DEFAULT_MONGODB_URI.to_owned(), None)
             }
         }
-        None => match r.text("MONGODB_HOST") {
-            Some(host) => assemble_mongo_uri(r, &host),
-            None => DEFAULT_MONGODB_URI.to_owned(),
-        },
+        None => (DEFAULT_MONGODB_URI.to_owned(), None),
     };
 
-    let named = ["MONGODB_DB_NAME", "MONGO_DB_NAME"].into_iter().find_map(|key| Some((key, r.text(key)?)));
-    let db_name = match named {
-        Some((key, name)) => {
+    // An assembled URI's path is the database name itself, and the default URI has none.
+    let from_uri =
+        uri_origin.and_then(|origin| Some((origin, db_name_from_uri(&uri).filter(|n| is_valid_db_name(n))?)));
+    let db_name = match (named, from_uri) {
+        (Some((Origin::File, ..)), Some((Origin::Env, path))) => path,
+        (Some((_, key, name)), _) => {
             if is_valid_db_name(&name) {
                 name
             } else {
@@ -694,7 +742,8 @@ fn resolve_mongo(r: &mut Resolver) -> MongoSettings {
                 DEFAULT_DB_NAME.to_owned()
             }
         }
-        None => db_name_from_uri(&uri).filter(|n| is_valid_db_name(n)).unwrap_or_else(|| DEFAULT_DB_NAME.to_owned()),
+        (None, Some((_, path))) => path,
+        (None, None) => DEFAULT_DB_NAME.to_owned(),
     };
 
     let timeout_ms = r.parse("MONGODB_SERVER_SELECTION_TIMEOUT_MS", DEFAULT_SERVER_SELECTION_TIMEOUT_MS, |v| {
@@ -707,8 +756,9 @@ fn is_mongo_uri(uri: &str) -> bool {
     ["mongodb://", "mongodb+srv://"].iter().any(|scheme| uri.len() > scheme.len() && uri.starts_with(scheme))
 }
 
-/// `MONGODB_PROTOCOL://[user[:password]@]host[:port]/[db][?authSource=…&options]`.
-fn assemble_mongo_uri(r: &mut Resolver, host: &str) -> String {
+/// `MONGODB_PROTOCOL://[user[:password]@]host[:port]/[db][?authSource=…&options]`; `db_name`
+/// is the resolved `MONGODB_DB_NAME`/`MONGO_DB_NAME` (empty if neither is set).
+fn assemble_mongo_uri(r: &mut Resolver, host: &str, db_name: &str) -> String {
     let protocol = r.parse("MONGODB_PROTOCOL", DEFAULT_MONGODB_PROTOCOL.to_owned(), |v| {
         let v = v.trim_end_matches("://").to_ascii_lowercase();
         match v.as_str() {
@@ -742,7 +792,6 @@ fn assemble_mongo_uri(r: &mut Resolver, host: &str) -> String {
         uri.push_str(&format!(":{port}"));
     }
 
-    let db_name = r.text("MONGODB_DB_NAME").unwrap_or_default();
     let mut query = Vec::new();
     if let Some(auth_source) = r.text("MONGODB_AUTH_SOURCE") {
         query.push(format!("authSource={}", utf8_percent_encode(&auth_source, USERINFO)));
@@ -755,7 +804,7 @@ fn assemble_mongo_uri(r: &mut Resolver, host: &str) -> String {
     }
     if !db_name.is_empty() || !query.is_empty() {
         uri.push('/');
-        uri.push_str(&db_name);
+        uri.push_str(db_name);
     }
     if !query.is_empty() {
         uri.push('?');
@@ -1566,6 +1615,131 @@ mod tests {
         assert_eq!(settings.db_name, "wimmelwelt");
         let settings = mongo(&[("MONGODB_URI", "mongodb://h/from_uri"), ("MONGODB_DB_NAME", "explicit")]);
         assert_eq!(settings.db_name, "explicit");
+    }
+
+    /// The MongoDB settings for development with `toml` as `development.toml` and `pairs` as
+    /// the environment.
+    fn mongo_with_file(toml: &str, pairs: &[(&str, &str)]) -> MongoSettings {
+        let dir = dir_with("development.toml", &format!("file_storage_mode = \"local\"\n{toml}"));
+        Config::load_from(&vars(pairs), dir.path()).unwrap().mongodb
+    }
+
+    const FILE_URI_AND_NAME: &str = "mongodb_uri = \"mongodb://file.example:27017\"\nmongodb_db_name = \"from_file\"\n";
+
+    #[test]
+    fn legacy_mongo_url_in_the_environment_beats_mongodb_uri_in_the_file() {
+        let settings = mongo_with_file(FILE_URI_AND_NAME, &[("MONGO_URL", "mongodb://env.example:27017")]);
+        assert_eq!(settings.uri.expose_secret(), "mongodb://env.example:27017");
+    }
+
+    #[test]
+    fn legacy_mongo_db_url_in_the_environment_beats_mongodb_uri_in_the_file() {
+        let settings = mongo_with_file(FILE_URI_AND_NAME, &[("MONGO_DB_URL", "mongodb://env.example:27017")]);
+        assert_eq!(settings.uri.expose_secret(), "mongodb://env.example:27017");
+    }
+
+    #[test]
+    fn granular_mongodb_host_in_the_environment_beats_mongodb_uri_in_the_file() {
+        let settings = mongo_with_file(
+            FILE_URI_AND_NAME,
+            &[("MONGODB_HOST", "env.example"), ("MONGODB_USERNAME", "app"), ("MONGODB_PASSWORD", "pw")],
+        );
+        assert_eq!(settings.uri.expose_secret(), "mongodb://app:pw@env.example:27017/from_file");
+        assert_eq!(settings.db_name, "from_file", "the file's database name still applies to the assembled URI");
+    }
+
+    #[test]
+    fn legacy_mongo_db_name_in_the_environment_beats_mongodb_db_name_in_the_file() {
+        let settings = mongo_with_file(FILE_URI_AND_NAME, &[("MONGO_DB_NAME", "from_env")]);
+        assert_eq!(settings.db_name, "from_env");
+        assert_eq!(settings.uri.expose_secret(), "mongodb://file.example:27017");
+    }
+
+    #[test]
+    fn the_path_of_mongodb_uri_in_the_environment_beats_mongodb_db_name_in_the_file() {
+        let settings = mongo_with_file(FILE_URI_AND_NAME, &[("MONGODB_URI", "mongodb://env.example/env_db?tls=true")]);
+        assert_eq!(settings.db_name, "env_db");
+        let settings = mongo_with_file(FILE_URI_AND_NAME, &[("MONGO_URL", "mongodb://env.example/legacy_env_db")]);
+        assert_eq!(settings.db_name, "legacy_env_db");
+    }
+
+    #[test]
+    fn mongodb_db_name_in_the_file_names_the_database_of_an_environment_uri_without_path() {
+        let settings =
+            mongo_with_file(FILE_URI_AND_NAME, &[("MONGODB_URI", "mongodb+srv://app:pw@prod-cluster.example/")]);
+        assert_eq!(settings.db_name, "from_file");
+    }
+
+    #[test]
+    fn a_database_name_in_the_environment_beats_the_path_of_an_environment_uri() {
+        let uri = ("MONGODB_URI", "mongodb://env.example/from_path");
+        assert_eq!(mongo_with_file(FILE_URI_AND_NAME, &[uri, ("MONGO_DB_NAME", "legacy")]).db_name, "legacy");
+        let both = [uri, ("MONGO_DB_NAME", "legacy"), ("MONGODB_DB_NAME", "current")];
+        assert_eq!(mongo_with_file(FILE_URI_AND_NAME, &both).db_name, "current");
+    }
+
+    #[test]
+    fn within_the_environment_the_documented_order_of_connection_names_holds() {
+        let all = [
+            ("MONGODB_URI", "mongodb://uri.example"),
+            ("MONGO_DB_URL", "mongodb://db-url.example"),
+            ("MONGO_URL", "mongodb://url.example"),
+            ("MONGODB_HOST", "host.example"),
+        ];
+        for (skip, expected) in [
+            (0, "mongodb://uri.example"),
+            (1, "mongodb://db-url.example"),
+            (2, "mongodb://url.example"),
+            (3, "mongodb://host.example:27017/from_file"),
+        ] {
+            let settings = mongo_with_file(FILE_URI_AND_NAME, &all[skip..]);
+            assert_eq!(settings.uri.expose_secret(), expected, "with {:?}", &all[skip..]);
+        }
+    }
+
+    #[test]
+    fn within_the_file_the_documented_order_holds() {
+        let toml = "mongodb_uri = \"mongodb://uri.example/from_path\"\nmongo_url = \"mongodb://url.example\"\n\
+                    mongo_db_name = \"legacy\"\nmongodb_db_name = \"current\"\n";
+        let settings = mongo_with_file(toml, &[]);
+        assert_eq!(settings.uri.expose_secret(), "mongodb://uri.example/from_path");
+        assert_eq!(settings.db_name, "current");
+        let settings = mongo_with_file("mongodb_uri = \"mongodb://uri.example/from_path\"\n", &[]);
+        assert_eq!(settings.db_name, "from_path");
+    }
+
+    #[test]
+    fn legacy_mongo_db_name_goes_into_the_path_of_an_assembled_uri() {
+        let settings = mongo(&[("MONGODB_HOST", "db.example"), ("MONGO_DB_NAME", "legacy")]);
+        assert_eq!(settings.uri.expose_secret(), "mongodb://db.example:27017/legacy");
+        assert_eq!(settings.db_name, "legacy");
+    }
+
+    #[test]
+    fn legacy_environment_variables_beat_the_shipped_development_file() {
+        let config_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        let pairs = vars(&[("MONGO_URL", "mongodb://legacy.example:27017"), ("MONGO_DB_NAME", "legacy_db")]);
+        let settings = Config::load_from(&pairs, &config_dir).unwrap().mongodb;
+        assert_eq!(settings.uri.expose_secret(), "mongodb://legacy.example:27017");
+        assert_eq!(settings.db_name, "legacy_db");
+    }
+
+    #[test]
+    fn an_environment_uri_names_the_database_over_the_shipped_staging_and_production_files() {
+        let config_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        for (env, file_db) in [("staging", "wimmelwelt_staging"), ("production", "wimmelwelt_prod")] {
+            let mut all = production_vars();
+            all.retain(|(k, _)| !matches!(*k, "APP_ENV" | "MONGODB_URI"));
+            all.push(("APP_ENV", env.into()));
+            all.push(("MONGODB_URI", "mongodb+srv://app:pw@cluster.example/other_db".into()));
+            let config = Config::load_from(&owned(&all), &config_dir).unwrap();
+            assert_eq!(config.mongodb.db_name, "other_db", "{env}");
+
+            all.retain(|(k, _)| *k != "MONGODB_URI");
+            all.push(("MONGODB_URI", "mongodb+srv://app:pw@cluster.example/".into()));
+            let config = Config::load_from(&owned(&all), &config_dir).unwrap();
+            assert_eq!(config.mongodb.db_name, file_db, "{env}: the file names the database when the URI does not");
+        }
     }
 
     #[test]
