@@ -1074,10 +1074,11 @@ fn parse_log_level(value: &str) -> Result<String, String> {
 /// In staging and production these must be set explicitly (in the environment or in the env's
 /// TOML file; a built-in default does not count): `MONGODB_URI` (or `MONGODB_HOST`, or a legacy
 /// `MONGO_DB_URL`/`MONGO_URL`), `AUTH_SECRET` (at least 32 bytes), `AWS_ACCESS_KEY_ID`,
-/// `AWS_SECRET_ACCESS_KEY`, `AWS_S3_BUCKET` (in staging only with `FILE_STORAGE_MODE=s3`),
-/// `AWS_REGION`, `LOG_LEVEL`, `LOG_ENDPOINT`, `OTEL_EXPORTER_OTLP_ENDPOINT`,
-/// `OTEL_EXPORTER_OTLP_HEADERS`. Production also refuses `FILE_STORAGE_MODE=local` (reported in
-/// `problems`). Development has no mandatory variables.
+/// `AWS_SECRET_ACCESS_KEY` (in staging only with `FILE_STORAGE_MODE=s3`), `FILE_STORAGE_MODE`,
+/// `AWS_S3_BUCKET` (in staging only with `FILE_STORAGE_MODE=s3`), `AWS_REGION`, `LOG_LEVEL`,
+/// `LOG_ENDPOINT`, `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_HEADERS`. Production also
+/// refuses `FILE_STORAGE_MODE=local` (reported in `problems`). Development has no mandatory
+/// variables.
 pub fn check_config(env: AppEnv, vars: &HashMap<String, String>, config_dir: &Path) -> CheckReport {
     let resolved = resolve(env, vars, config_dir);
     let explicit = |key: &str| resolved.layers.explicit.contains_key(key);
@@ -1090,10 +1091,17 @@ pub fn check_config(env: AppEnv, vars: &HashMap<String, String>, config_dir: &Pa
         if !explicit("AUTH_SECRET") || resolved.config.auth.secret.expose_secret().len() < MIN_SECRET_BYTES {
             missing.push("AUTH_SECRET");
         }
-        if env == AppEnv::Production || resolved.config.storage.mode == StorageMode::S3 {
-            missing.extend(
-                ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_S3_BUCKET"].into_iter().filter(|k| !explicit(k)),
-            );
+        let s3 = env == AppEnv::Production || resolved.config.storage.mode == StorageMode::S3;
+        if s3 {
+            missing.extend(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"].into_iter().filter(|k| !explicit(k)));
+        }
+        // The built-in default is s3, but a deployment must choose: production s3, staging s3
+        // or local (`problems` refuses local in production).
+        if !explicit("FILE_STORAGE_MODE") {
+            missing.push("FILE_STORAGE_MODE");
+        }
+        if s3 && !explicit("AWS_S3_BUCKET") {
+            missing.push("AWS_S3_BUCKET");
         }
         missing.extend(
             ["AWS_REGION", "LOG_LEVEL", "LOG_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS"]
@@ -1106,14 +1114,15 @@ pub fn check_config(env: AppEnv, vars: &HashMap<String, String>, config_dir: &Pa
     let problems =
         resolved.problems.iter().filter(|p| !missing.contains(&p.key.as_str())).map(|p| p.message.clone()).collect();
     CheckReport {
-        rendered: render(&resolved.config, &resolved.layers, &problem_keys),
+        rendered: render(&resolved.config, &resolved.layers, &problem_keys, &missing),
         missing: missing.into_iter().map(str::to_owned).collect(),
         problems,
     }
 }
 
-/// `KEY = value` lines; secrets as `***`; values with a problem shown as given and flagged.
-fn render(config: &Config, layers: &Layers, problem_keys: &BTreeSet<&str>) -> String {
+/// `KEY = value` lines; secrets as `***`; values with a problem shown as given and flagged;
+/// missing mandatory variables flagged (with the built-in default, if any, that does not count).
+fn render(config: &Config, layers: &Layers, problem_keys: &BTreeSet<&str>, missing: &[&str]) -> String {
     const NOT_SET: &str = "(not set)";
     let secret = |s: &Option<SecretString>| match s {
         Some(s) if !s.expose_secret().is_empty() => "***".to_owned(),
@@ -1169,19 +1178,45 @@ fn render(config: &Config, layers: &Layers, problem_keys: &BTreeSet<&str>) -> St
     for (key, value) in lines {
         let value = if problem_keys.contains(key) {
             // Show what was given (masked), not the fallback the resolver substituted.
-            let given = match layers.values.get(key) {
+            match layers.values.get(key) {
                 Some(_) if SECRET_KEYS.contains(&key) => "***".to_owned(),
                 Some(raw) if URI_KEYS.contains(&key) => telemetry::redact_uri(raw),
                 Some(raw) => format!("{raw:?}"),
                 None => value,
-            };
-            format!("{given}   <- problem")
+            }
+        } else {
+            value
+        };
+        let value = if missing.contains(&key) {
+            format!("{value}   <- missing")
+        } else if problem_keys.contains(key) {
+            format!("{value}   <- problem")
         } else {
             value
         };
         out.push_str(&format!("{key:<width$} = {value}\n"));
     }
     out
+}
+
+/// What a deployment must set for `key`, for the `missing:` lines of check-config.
+fn requirement(env: AppEnv, key: &str) -> &'static str {
+    match (key, env) {
+        ("MONGODB_URI", _) => "the connection string; or MONGODB_HOST with the granular MONGODB_* variables",
+        ("AUTH_SECRET", _) => "the JWT signing secret, at least 32 bytes",
+        ("AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY", AppEnv::Production) => "deployment secret for S3",
+        ("AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY", _) => {
+            "deployment secret for S3, unless FILE_STORAGE_MODE=local"
+        }
+        ("FILE_STORAGE_MODE", AppEnv::Production) => "must be set to s3; the built-in default does not count",
+        ("FILE_STORAGE_MODE", _) => "s3 (with AWS credentials and a bucket) or local",
+        ("AWS_S3_BUCKET", _) => "the bucket, needed whenever FILE_STORAGE_MODE is s3",
+        ("AWS_REGION" | "LOG_LEVEL", _) => "set it explicitly; the built-in default does not count",
+        ("LOG_ENDPOINT", _) => "the central logging endpoint the JSON logs are shipped to",
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", _) => "the OpenTelemetry collector",
+        ("OTEL_EXPORTER_OTLP_HEADERS", _) => "the per-environment collector token, name=value",
+        _ => "mandatory",
+    }
 }
 
 const CHECK_USAGE: &str = "usage: check-config [--env development|staging|production] [--config-dir DIR]\n\
@@ -1243,7 +1278,7 @@ pub fn run_check_config_cli(args: &[String]) -> ExitCode {
     println!("# configuration for {env} (file: {})", config_dir.join(format!("{env}.toml")).display());
     print!("{}", report.rendered);
     for key in &report.missing {
-        eprintln!("missing: {key}");
+        eprintln!("missing: {key} ({})", requirement(env, key));
     }
     for problem in &report.problems {
         eprintln!("problem: {problem}");
@@ -1302,6 +1337,7 @@ mod tests {
             ("AUTH_SECRET", SECRET.into()),
             ("AWS_ACCESS_KEY_ID", AWS_KEY_ID.into()),
             ("AWS_SECRET_ACCESS_KEY", AWS_SECRET.into()),
+            ("FILE_STORAGE_MODE", "s3".into()),
             ("AWS_S3_BUCKET", "wimmelwelt-prod".into()),
             ("AWS_REGION", "eu-central-1".into()),
             ("LOG_LEVEL", "info".into()),
@@ -1789,6 +1825,7 @@ mod tests {
                 "AUTH_SECRET",
                 "AWS_ACCESS_KEY_ID",
                 "AWS_SECRET_ACCESS_KEY",
+                "FILE_STORAGE_MODE",
                 "AWS_S3_BUCKET",
                 "AWS_REGION",
                 "LOG_LEVEL",
@@ -1852,7 +1889,51 @@ mod tests {
 
         all.retain(|(k, _)| *k != "FILE_STORAGE_MODE");
         let report = check_config(AppEnv::Staging, &owned(&all), empty_dir().path());
-        assert_eq!(report.missing, vec!["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_S3_BUCKET"]);
+        assert_eq!(
+            report.missing,
+            vec!["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "FILE_STORAGE_MODE", "AWS_S3_BUCKET"]
+        );
+    }
+
+    #[test]
+    fn check_config_for_production_lists_file_storage_mode_set_neither_in_the_environment_nor_the_file() {
+        let mut all = production_vars();
+        all.retain(|(k, _)| *k != "FILE_STORAGE_MODE");
+        let report = check_config(AppEnv::Production, &owned(&all), empty_dir().path());
+        assert_eq!(report.missing, vec!["FILE_STORAGE_MODE"], "the built-in default s3 does not count");
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        assert!(
+            report.rendered.lines().any(|l| l.starts_with("FILE_STORAGE_MODE") && l.ends_with("= s3   <- missing")),
+            "{}",
+            report.rendered
+        );
+
+        let dir = dir_with("production.toml", "file_storage_mode = \"s3\"\n");
+        let report = check_config(AppEnv::Production, &owned(&all), dir.path());
+        assert!(report.ok(), "the file counts: missing {:?}, problems {:?}", report.missing, report.problems);
+    }
+
+    #[test]
+    fn check_config_for_staging_lists_file_storage_mode_when_only_the_default_picks_s3() {
+        let mut all = production_vars();
+        all.retain(|(k, _)| !matches!(*k, "FILE_STORAGE_MODE" | "APP_ENV"));
+        let report = check_config(AppEnv::Staging, &owned(&all), empty_dir().path());
+        assert_eq!(report.missing, vec!["FILE_STORAGE_MODE"]);
+        all.push(("FILE_STORAGE_MODE", "s3".into()));
+        let report = check_config(AppEnv::Staging, &owned(&all), empty_dir().path());
+        assert!(report.ok(), "missing {:?}, problems {:?}", report.missing, report.problems);
+    }
+
+    #[test]
+    fn check_config_for_production_refuses_local_storage_even_with_aws_credentials() {
+        let mut all = production_vars();
+        all.retain(|(k, _)| *k != "FILE_STORAGE_MODE");
+        let dir = dir_with("production.toml", "file_storage_mode = \"local\"\n");
+        let report = check_config(AppEnv::Production, &owned(&all), dir.path());
+        assert!(report.missing.is_empty(), "{:?}", report.missing);
+        assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+        assert!(report.problems[0].starts_with("FILE_STORAGE_MODE: \"local\" is not allowed in production"));
+        assert!(report.problems[0].ends_with("production.toml)"), "names the file: {:?}", report.problems);
     }
 
     #[test]
