@@ -36,6 +36,7 @@ pub struct S3Settings {
     /// Endpoint of an S3-compatible server (`http://127.0.0.1:9000`); `None` for AWS itself.
     pub endpoint: Option<String>,
     /// Static access key id; with `secret_access_key` it replaces the default credential chain.
+    /// A deployment secret like the key itself, so never printed by `Debug` either.
     pub access_key_id: Option<String>,
     /// Static secret access key. Never printed by `Debug`.
     pub secret_access_key: Option<String>,
@@ -50,7 +51,7 @@ impl fmt::Debug for S3Settings {
             .field("bucket", &self.bucket)
             .field("region", &self.region)
             .field("endpoint", &self.endpoint)
-            .field("access_key_id", &self.access_key_id)
+            .field("access_key_id", &self.access_key_id.as_ref().map(|_| "[redacted]"))
             .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "[redacted]"))
             .field("force_path_style", &self.force_path_style)
             .finish()
@@ -390,7 +391,7 @@ mod tests {
     }
 
     #[test]
-    fn debug_never_prints_the_secret_key() {
+    fn debug_prints_neither_the_access_key_id_nor_the_secret_key() {
         let s = S3Settings {
             bucket: "b".into(),
             region: "eu-central-1".into(),
@@ -399,8 +400,11 @@ mod tests {
             ..S3Settings::default()
         };
         let printed = format!("{s:?}");
+        assert!(!printed.contains("AKIAEXAMPLE"), "{printed}");
         assert!(!printed.contains("super-secret-value"), "{printed}");
-        assert!(printed.contains("[redacted]"));
+        assert!(printed.contains(r#"access_key_id: Some("[redacted]")"#), "{printed}");
+        assert!(printed.contains(r#"secret_access_key: Some("[redacted]")"#), "{printed}");
+        assert!(printed.contains("eu-central-1"), "non-secret settings are still shown: {printed}");
     }
 
     #[tokio::test]
