@@ -184,8 +184,8 @@ pub struct HttpSettings {
     pub shutdown_timeout: Duration,
 }
 
-/// Logging and tracing settings.
-#[derive(Debug, Clone)]
+/// Logging and tracing settings. `Debug` masks credentials in the endpoint URLs.
+#[derive(Clone)]
 pub struct TelemetrySettings {
     /// `LOG_LEVEL`, an `EnvFilter` directive (default `info`).
     pub log_level: String,
@@ -199,6 +199,20 @@ pub struct TelemetrySettings {
     pub otlp_headers: Option<SecretString>,
     /// `OTEL_SERVICE_NAME` (default `wimmelwelt-api`).
     pub service_name: String,
+}
+
+impl fmt::Debug for TelemetrySettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let masked = |url: &Option<String>| url.as_deref().map(telemetry::redact_uri);
+        f.debug_struct("TelemetrySettings")
+            .field("log_level", &self.log_level)
+            .field("log_format", &self.log_format)
+            .field("log_endpoint", &masked(&self.log_endpoint))
+            .field("otlp_endpoint", &masked(&self.otlp_endpoint))
+            .field("otlp_headers", &self.otlp_headers)
+            .field("service_name", &self.service_name)
+            .finish()
+    }
 }
 
 /// Log line format.
@@ -335,8 +349,10 @@ const KNOWN_KEYS: &[&str] = &[
 const SECRET_KEYS: &[&str] =
     &["AUTH_SECRET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "OTEL_EXPORTER_OTLP_HEADERS", "MONGODB_PASSWORD"];
 
-/// Connection strings, shown only with the password masked.
-const URI_KEYS: &[&str] = &["MONGODB_URI", "MONGO_DB_URL", "MONGO_URL"];
+/// Connection strings and endpoints, shown only with their password (and secret query
+/// parameters) masked: a log shipper's or collector's URL may carry credentials too.
+const URI_KEYS: &[&str] =
+    &["MONGODB_URI", "MONGO_DB_URL", "MONGO_URL", "LOG_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT", "AWS_S3_ENDPOINT"];
 
 /// The one key where an empty value means something (switch the redirect off).
 const EMPTY_MEANS_DISABLED: &str = "REDIRECT_BARE_HOST";
@@ -1129,6 +1145,7 @@ fn render(config: &Config, layers: &Layers, problem_keys: &BTreeSet<&str>, missi
         _ => NOT_SET.to_owned(),
     };
     let opt = |s: &Option<String>| s.clone().unwrap_or_else(|| NOT_SET.to_owned());
+    let url = |s: &Option<String>| s.as_deref().map_or_else(|| NOT_SET.to_owned(), telemetry::redact_uri);
     let auth_secret = if config.auth.secret_is_ephemeral {
         "*** (generated for this process)".to_owned()
     } else {
@@ -1153,13 +1170,13 @@ fn render(config: &Config, layers: &Layers, problem_keys: &BTreeSet<&str>, missi
         ("AWS_REGION", storage.region.clone()),
         ("AWS_ACCESS_KEY_ID", secret(&storage.access_key_id)),
         ("AWS_SECRET_ACCESS_KEY", secret(&storage.secret_access_key)),
-        ("AWS_S3_ENDPOINT", opt(&storage.endpoint)),
+        ("AWS_S3_ENDPOINT", url(&storage.endpoint)),
         ("FILE_UPLOAD_MAX_BYTES", storage.max_upload_bytes.to_string()),
         ("MEMBERSHIP_INVOICE_S3_KEY", opt(&storage.membership_invoice_key)),
         ("LOG_LEVEL", telemetry.log_level.clone()),
         ("LOG_FORMAT", telemetry.log_format.as_str().to_owned()),
-        ("LOG_ENDPOINT", opt(&telemetry.log_endpoint)),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", opt(&telemetry.otlp_endpoint)),
+        ("LOG_ENDPOINT", url(&telemetry.log_endpoint)),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", url(&telemetry.otlp_endpoint)),
         ("OTEL_EXPORTER_OTLP_HEADERS", secret(&telemetry.otlp_headers)),
         ("OTEL_SERVICE_NAME", telemetry.service_name.clone()),
         ("CORS_ALLOWED_ORIGINS", http.cors_allowed_origins.join(",")),
@@ -1813,6 +1830,30 @@ mod tests {
             assert!(!debug.contains(secret), "{secret} leaked into {debug}");
         }
         assert!(debug.contains("wimmelwelt-prod"), "non-secret values are still shown");
+    }
+
+    #[test]
+    fn credentials_in_endpoint_urls_and_uri_options_are_masked_in_debug_reports_and_problems() {
+        let mut all = production_vars();
+        all.retain(|(k, _)| !matches!(*k, "MONGODB_URI" | "LOG_ENDPOINT" | "OTEL_EXPORTER_OTLP_ENDPOINT"));
+        all.push(("MONGODB_URI", "mongodb://app@db.example/ww?tlsCertificateKeyFilePassword=tls-pass-1".into()));
+        all.push(("LOG_ENDPOINT", "https://elastic:log-pass-2@logs.example/_bulk".into()));
+        all.push(("OTEL_EXPORTER_OTLP_ENDPOINT", "https://otel.example/v1?api_key=otel-key-3".into()));
+        let leaks = ["tls-pass-1", "log-pass-2", "otel-key-3"];
+
+        let config = Config::load_from(&owned(&all), empty_dir().path()).unwrap();
+        let debug = format!("{config:?}");
+        let report = check_config(AppEnv::Production, &owned(&all), empty_dir().path());
+        assert!(report.ok(), "missing {:?}, problems {:?}", report.missing, report.problems);
+        for leak in leaks {
+            assert!(!debug.contains(leak), "{leak} leaked into {debug}");
+            assert!(!report.rendered.contains(leak), "{leak} leaked into\n{}", report.rendered);
+        }
+        assert!(debug.contains("https://elastic:***@logs.example/_bulk"), "{debug}");
+        assert!(report.rendered.contains("https://elastic:***@logs.example/_bulk"), "{}", report.rendered);
+
+        let problems = problems(&[("FILE_STORAGE_MODE", "local"), ("LOG_ENDPOINT", "elastic:log-pass-2@logs.example")]);
+        assert_eq!(problems, vec!["LOG_ENDPOINT: \"elastic:***@logs.example\" is not a URL (scheme://host…)"]);
     }
 
     #[test]

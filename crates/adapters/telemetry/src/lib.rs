@@ -107,8 +107,10 @@ where
     }
 }
 
-/// Masks the password of a URI with userinfo: `scheme://user:pass@host/…` becomes
-/// `scheme://user:***@host/…`. URIs without a password are returned unchanged.
+/// Masks the secrets of a URI: the password of its userinfo (`scheme://user:pass@host/…` becomes
+/// `scheme://user:***@host/…`) and the values of query parameters that name a secret
+/// (`tlsCertificateKeyFilePassword=…`, `authMechanismProperties=AWS_SESSION_TOKEN:…`,
+/// `api_key=…`, `token=…` become `…=***`). URIs without either are returned unchanged.
 ///
 /// The userinfo ends at the last `@`, so passwords containing an unencoded `@` are masked
 /// completely; when in doubt this masks more than needed rather than less.
@@ -117,13 +119,37 @@ pub fn redact_uri(uri: &str) -> String {
         Some(i) => uri.split_at(i + 3),
         None => ("", uri),
     };
-    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+    let without_password = match rest.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}{user}:***@{host}"),
+            None => uri.to_owned(),
+        },
+        None => uri.to_owned(),
+    };
+    redact_query(&without_password)
+}
+
+/// Parts of query parameter names that mark their value as a secret (compared in lower case).
+const SECRET_PARAMETER_PARTS: &[&str] =
+    &["pass", "pwd", "secret", "token", "key", "signature", "credential", "authmechanismproperties"];
+
+fn redact_query(uri: &str) -> String {
+    let Some((base, query)) = uri.split_once('?') else {
         return uri.to_owned();
     };
-    match userinfo.split_once(':') {
-        Some((user, _password)) => format!("{scheme}{user}:***@{host}"),
-        None => uri.to_owned(),
-    }
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, value))
+                if !value.is_empty()
+                    && SECRET_PARAMETER_PARTS.iter().any(|part| name.to_ascii_lowercase().contains(part)) =>
+            {
+                format!("{name}=***")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", pairs.join("&"))
 }
 
 #[cfg(test)]
@@ -156,6 +182,23 @@ mod tests {
         assert_eq!(redact_uri("mongodb://app@host/db"), "mongodb://app@host/db");
         assert_eq!(redact_uri("https://www.wimmel-welt.de/a?b=c"), "https://www.wimmel-welt.de/a?b=c");
         assert_eq!(redact_uri(""), "");
+    }
+
+    #[test]
+    fn redact_uri_masks_query_parameters_that_carry_secrets() {
+        let redacted = redact_uri(
+            "mongodb://app:pw@host/db?authSource=admin&tlsCertificateKeyFilePassword=keypass\
+             &authMechanismProperties=AWS_SESSION_TOKEN:sessiontoken&retryWrites=true",
+        );
+        assert_eq!(
+            redacted,
+            "mongodb://app:***@host/db?authSource=admin&tlsCertificateKeyFilePassword=***\
+             &authMechanismProperties=***&retryWrites=true"
+        );
+        assert_eq!(
+            redact_uri("https://logs.example/_bulk?api_key=k3y&index=backend"),
+            "https://logs.example/_bulk?api_key=***&index=backend"
+        );
     }
 
     #[test]
