@@ -4,7 +4,7 @@ use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use bytes::Bytes;
-use domain::{AcceptedType, UploadError, UploadPolicy};
+use domain::{AcceptedType, DetectedType, UploadError, UploadPolicy};
 
 /// An upload as the apps send it: a data URL (`data:image/png;base64,…`) or bare base64, and an
 /// optional original file name.
@@ -88,8 +88,8 @@ pub fn decode(policy: &UploadPolicy, kind: UploadKind, upload: &UploadData) -> R
     }
     let bytes =
         STANDARD.decode(&compact).or_else(|_| URL_SAFE.decode(&compact)).map_err(|_| UploadError::InvalidBase64)?;
-    let sniffed = infer::get(&bytes).map(|t| t.mime_type());
-    let accepted = policy.check(sniffed, bytes.len() as u64)?;
+    let detected = infer::get(&bytes).map(|t| DetectedType { mime_type: t.mime_type(), extension: t.extension() });
+    let accepted = policy.check(detected, bytes.len() as u64)?;
     let fits = match kind {
         UploadKind::Image => domain::upload::is_image(accepted.mime_type),
         UploadKind::Pdf => accepted.mime_type == "application/pdf",
@@ -165,5 +165,43 @@ pub(crate) mod tests {
         assert_eq!(decode(&p, UploadKind::Pdf, &up(PNG_B64)), Err(UploadError::UnsupportedType));
         assert!(decode(&p, UploadKind::Pdf, &up(PDF_B64)).is_ok());
         assert!(decode(&p, UploadKind::Document, &up(PDF_B64)).is_ok());
+    }
+
+    fn b64(bytes: &[u8]) -> UploadData {
+        UploadData { data: STANDARD.encode(bytes), file_name: None }
+    }
+
+    #[test]
+    fn an_upload_of_exactly_the_limit_is_accepted_and_one_byte_more_is_not() {
+        let png = STANDARD.decode(PNG_B64).expect("png");
+        let exact = UploadPolicy { max_bytes: png.len() as u64 };
+        assert!(decode(&exact, UploadKind::Image, &up(PNG_B64)).is_ok());
+        let smaller = UploadPolicy { max_bytes: png.len() as u64 - 1 };
+        assert_eq!(decode(&smaller, UploadKind::Image, &up(PNG_B64)), Err(UploadError::TooLarge));
+    }
+
+    #[test]
+    fn image_types_beyond_the_common_ones_are_accepted_with_their_own_extension() {
+        let p = UploadPolicy::default();
+        let ico = [0, 0, 1, 0, 1, 0, 16, 16, 0, 0, 1, 0, 32, 0, 0x68, 4, 0, 0, 22, 0, 0, 0];
+        let avif = *b"\0\0\0\x18ftypavif\0\0\0\0mif1miaf\0\0\0\x08meta";
+        let jxl = [0xFF, 0x0A, 0xFA, 0x7F, 0, 0, 0, 0];
+        for (bytes, mime, ext) in [
+            (&ico[..], "image/vnd.microsoft.icon", "ico"),
+            (&avif[..], "image/avif", "avif"),
+            (&jxl[..], "image/jxl", "jxl"),
+        ] {
+            let d = decode(&p, UploadKind::Image, &b64(bytes)).expect(ext);
+            assert_eq!((d.accepted.mime_type, d.accepted.extension), (mime, ext));
+        }
+    }
+
+    #[test]
+    fn svg_announced_as_an_image_is_refused() {
+        let p = UploadPolicy::default();
+        let svg = STANDARD.encode(br#"<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>"#);
+        let upload = up(&format!("data:image/svg+xml;base64,{svg}"));
+        assert_eq!(decode(&p, UploadKind::Image, &upload), Err(UploadError::UnsupportedType));
+        assert_eq!(decode(&p, UploadKind::Document, &upload), Err(UploadError::UnsupportedType));
     }
 }

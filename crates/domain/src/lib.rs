@@ -25,4 +25,4 @@ pub use opaque::Opaque;
 pub use parent::{Child, FieldError, Gender, NewParent, Parent, ParentChanges, ParentRegistration, RegistrationError};
 pub use patch::Patch;
 pub use slug::{ProfilePath, slugify};
-pub use upload::{AcceptedType, UploadError, UploadPolicy};
+pub use upload::{AcceptedType, DetectedType, UploadError, UploadPolicy};
