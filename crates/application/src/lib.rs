@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod caregivers;
+pub mod content_type;
 pub mod errors;
 pub mod files;
 pub mod health;

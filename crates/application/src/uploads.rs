@@ -4,7 +4,7 @@ use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use bytes::Bytes;
-use domain::{AcceptedType, DetectedType, UploadError, UploadPolicy};
+use domain::{AcceptedType, UploadError, UploadPolicy};
 
 /// An upload as the apps send it: a data URL (`data:image/png;base64,…`) or bare base64, and an
 /// optional original file name.
@@ -88,8 +88,7 @@ pub fn decode(policy: &UploadPolicy, kind: UploadKind, upload: &UploadData) -> R
     }
     let bytes =
         STANDARD.decode(&compact).or_else(|_| URL_SAFE.decode(&compact)).map_err(|_| UploadError::InvalidBase64)?;
-    let detected = infer::get(&bytes).map(|t| DetectedType { mime_type: t.mime_type(), extension: t.extension() });
-    let accepted = policy.check(detected, bytes.len() as u64)?;
+    let accepted = policy.check(crate::content_type::detect(&bytes), bytes.len() as u64)?;
     let fits = match kind {
         UploadKind::Image => domain::upload::is_image(accepted.mime_type),
         UploadKind::Pdf => accepted.mime_type == "application/pdf",
@@ -111,6 +110,7 @@ fn sanitize_file_name(name: &str) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::content_type::tests::{compound_file_with, ftyp, zip_with};
 
     /// A real 1×1 PNG.
     pub const PNG_B64: &str =
@@ -194,6 +194,40 @@ pub(crate) mod tests {
             let d = decode(&p, UploadKind::Image, &b64(bytes)).expect(ext);
             assert_eq!((d.accepted.mime_type, d.accepted.extension), (mime, ext));
         }
+    }
+
+    #[test]
+    fn office_documents_in_any_entry_order_are_stored_with_their_type_as_documents_only() {
+        let p = UploadPolicy::default();
+        let docx = zip_with(&[
+            "[Content_Types].xml",
+            "_rels/.rels",
+            "docProps/app.xml",
+            "docProps/core.xml",
+            "word/document.xml",
+            "word/styles.xml",
+        ]);
+        let d = decode(&p, UploadKind::Document, &b64(&docx)).expect("docx");
+        assert_eq!(d.accepted.extension, "docx");
+        assert_eq!(d.accepted.mime_type, "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+        assert_eq!(decode(&p, UploadKind::Image, &b64(&docx)), Err(UploadError::UnsupportedType));
+        assert_eq!(decode(&p, UploadKind::Pdf, &b64(&docx)), Err(UploadError::UnsupportedType));
+        let xls = compound_file_with(&["Workbook"], uuid::Uuid::nil());
+        assert_eq!(decode(&p, UploadKind::Document, &b64(&xls)).map(|d| d.accepted.extension), Ok("xls"));
+    }
+
+    #[test]
+    fn plain_zip_archives_are_refused_even_as_documents() {
+        let p = UploadPolicy::default();
+        let zip = zip_with(&["[Content_Types].xml", "payload.exe"]);
+        assert_eq!(decode(&p, UploadKind::Document, &b64(&zip)), Err(UploadError::UnsupportedType));
+    }
+
+    #[test]
+    fn heic_photos_are_accepted_as_heic_images() {
+        let p = UploadPolicy::default();
+        let heic = decode(&p, UploadKind::Image, &b64(&ftyp(b"heic", &[b"mif1", b"heic"]))).expect("heic");
+        assert_eq!((heic.accepted.mime_type, heic.accepted.extension), ("image/heic", "heic"));
     }
 
     #[test]
