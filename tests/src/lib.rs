@@ -119,7 +119,7 @@ async fn spawn(storage: Storage, extra: &[(&str, &str)], legacy_data: bool) -> T
     let db_name = format!("wimmelwelt_test_{}", uuid::Uuid::new_v4().simple());
     if legacy_data {
         let store = adapter_mongo::connect(&mongodb_uri(), &db_name, Duration::from_secs(3)).await.unwrap();
-        insert_legacy_fixtures(&store.database()).await;
+        insert_legacy_fixtures(&store.database().expect("a mongodb:// test URI resolves without DNS")).await;
     }
     let upload_dir = tempfile::tempdir().unwrap();
     let mut vars = base_vars(&db_name, upload_dir.path());
@@ -159,7 +159,7 @@ async fn spawn(storage: Storage, extra: &[(&str, &str)], legacy_data: bool) -> T
         address,
         client: Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
         db_name,
-        db: store.database(),
+        db: store.database().expect("a mongodb:// test URI resolves without DNS"),
         upload_dir,
         bucket,
         s3,
@@ -175,7 +175,7 @@ impl Drop for TestApp {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             rt.block_on(async {
                 let store = adapter_mongo::connect(&uri, &name, Duration::from_secs(2)).await.ok()?;
-                store.database().drop().await.ok()
+                store.database().ok()?.drop().await.ok()
             })
         })
         .join();

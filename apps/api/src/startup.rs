@@ -59,36 +59,34 @@ pub async fn build_store(config: &Config) -> anyhow::Result<Arc<dyn BlobStore>> 
 }
 
 /// Creates indexes, backfills missing profile paths and claims the login identifiers of legacy
-/// accounts, retrying until MongoDB answers. Runs in the background so the service starts (and
-/// reports not-ready) while MongoDB is down.
+/// accounts (see [`adapter_mongo::Preparation`]), retrying what failed while MongoDB was
+/// unreachable with backoff until everything is done. An index that fails for a permanent reason
+/// (legacy duplicates) is logged once and not retried. Runs in the background so the service
+/// starts (and reports not-ready) while MongoDB is down; every step is idempotent, so every
+/// instance runs it.
 fn spawn_database_preparation(store: adapter_mongo::MongoStore) {
+    const FIRST_RETRY: Duration = Duration::from_secs(1);
+    const MAX_RETRY: Duration = Duration::from_secs(60);
     tokio::spawn(async move {
-        let mut delay = Duration::from_secs(1);
-        loop {
-            match store.ping().await {
-                Ok(()) => {
-                    let failed = store.ensure_indexes().await;
-                    if !failed.is_empty() {
-                        tracing::warn!(count = failed.len(), "some indexes could not be built (see earlier warnings)");
-                    }
-                    match store.backfill_profile_paths().await {
-                        Ok(n) if n > 0 => tracing::info!(count = n, "profile paths backfilled for legacy caregivers"),
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %format!("{e:#}"), "profile path backfill failed"),
-                    }
-                    match store.backfill_identifiers().await {
-                        Ok(n) if n > 0 => tracing::info!(count = n, "login identifiers claimed for legacy accounts"),
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %format!("{e:#}"), "login identifier backfill failed"),
-                    }
-                    return;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, retry_in_s = delay.as_secs(), "MongoDB not reachable yet; indexes will be created once it is");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(30));
-                }
-            }
+        let mut preparation = adapter_mongo::Preparation::new(store);
+        let mut delay = FIRST_RETRY;
+        while !preparation.run().await {
+            tracing::warn!(
+                error = preparation.last_error().unwrap_or_default(),
+                pending_indexes = ?preparation.pending_indexes(),
+                pending_backfills = ?preparation.pending_backfills(),
+                retry_in_s = delay.as_secs(),
+                "database preparation incomplete (MongoDB not reachable?); retrying"
+            );
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(MAX_RETRY);
+        }
+        let given_up = preparation.given_up();
+        if given_up.is_empty() {
+            tracing::info!("database prepared: indexes and backfills done");
+        } else {
+            let indexes: Vec<String> = given_up.iter().map(|p| format!("{}.{}", p.collection, p.index)).collect();
+            tracing::warn!(?indexes, "database prepared, but some indexes could not be built (see earlier warnings)");
         }
     });
 }

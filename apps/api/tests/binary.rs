@@ -141,6 +141,51 @@ fn check_config_lists_every_missing_production_variable_and_masks_secrets() {
     }
 }
 
+#[test]
+fn a_malformed_mongodb_uri_stops_the_start_with_a_clear_error() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let out = api(&[
+        ("FILE_STORAGE_MODE", "local"),
+        ("LOCAL_UPLOAD_DIR", dir.path().to_str().unwrap()),
+        ("MONGODB_URI", "mongodb://app:pa55word@db.example:notaport/"),
+    ])
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("connection string"), "{err}");
+    assert!(!err.contains("pa55word"), "the password is never printed: {err}");
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn an_unresolvable_srv_uri_does_not_stop_the_start_and_data_routes_answer_503_quickly() {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let child = api(&[
+        ("PORT", &port.to_string()),
+        ("HOST", "127.0.0.1"),
+        ("FILE_STORAGE_MODE", "local"),
+        ("LOCAL_UPLOAD_DIR", dir.path().to_str().unwrap()),
+        ("MONGODB_URI", "mongodb+srv://cluster.invalid/"),
+        ("MONGODB_DB_NAME", "wimmelwelt_test_srv"),
+        ("MONGODB_SERVER_SELECTION_TIMEOUT_MS", "500"),
+    ])
+    .spawn()
+    .unwrap();
+    let _running = Running(child);
+    wait_healthy(port).await;
+    let readiness = reqwest::get(format!("http://127.0.0.1:{port}/readiness")).await.unwrap();
+    assert_eq!(readiness.status().as_u16(), 503);
+    let started = Instant::now();
+    let data = reqwest::get(format!("http://127.0.0.1:{port}/api/caregivers")).await.unwrap();
+    assert_eq!(data.status().as_u16(), 503);
+    let body: serde_json::Value = data.json().await.unwrap();
+    assert!(body["message"].is_string(), "{body}");
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+}
+
 #[tokio::test]
 async fn sigterm_lets_an_in_flight_request_finish_and_then_stops() {
     // A database that never answers makes /readiness take the whole server-selection timeout:

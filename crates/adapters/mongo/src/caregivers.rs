@@ -5,10 +5,11 @@ use bson::{Bson, Document, doc};
 use chrono::Utc;
 use domain::{Caregiver, PasswordHash, UserId};
 use futures::TryStreamExt as _;
-use mongodb::{Collection, Database};
+use mongodb::Collection;
 use ports::{CaregiverFilter, CaregiverRepository, RepoError};
 
 use crate::codec::{REVISION, caregiver_changes, caregiver_from_doc, date, oid, opt_str, revision_bson};
+use crate::connection::DbHandle;
 use crate::error::ctx;
 use crate::parents::{credentials_taken_in, login_filter};
 use crate::{CAREGIVERS, contains_ignoring_case, equals_ignoring_case, update_at_revision};
@@ -16,7 +17,7 @@ use crate::{CAREGIVERS, contains_ignoring_case, equals_ignoring_case, update_at_
 /// [`CaregiverRepository`] over the legacy `caregivers` collection.
 #[derive(Debug, Clone)]
 pub struct MongoCaregiverRepository {
-    coll: Collection<Document>,
+    handle: DbHandle,
 }
 
 /// Caregivers whose `profilePath` is missing, `null` or empty.
@@ -63,12 +64,16 @@ fn read(doc: &Document) -> Option<Caregiver> {
 }
 
 impl MongoCaregiverRepository {
-    pub(crate) fn new(db: Database) -> Self {
-        Self { coll: db.collection(CAREGIVERS) }
+    pub(crate) fn new(handle: DbHandle) -> Self {
+        Self { handle }
+    }
+
+    fn coll(&self) -> Result<Collection<Document>, RepoError> {
+        self.handle.coll(CAREGIVERS)
     }
 
     async fn find_one(&self, filter: Document, what: &'static str) -> Result<Option<Caregiver>, RepoError> {
-        let found = self.coll.find_one(filter).await.map_err(ctx(what))?;
+        let found = self.coll()?.find_one(filter).await.map_err(ctx(what))?;
         Ok(found.as_ref().and_then(read))
     }
 
@@ -79,7 +84,8 @@ impl MongoCaregiverRepository {
         limit: Option<u64>,
         what: &'static str,
     ) -> Result<Vec<Caregiver>, RepoError> {
-        let mut find = self.coll.find(filter).sort(doc! { "createdAt": -1, "_id": -1 });
+        let coll = self.coll()?;
+        let mut find = coll.find(filter).sort(doc! { "createdAt": -1, "_id": -1 });
         if let Some(skip) = skip {
             find = find.skip(skip);
         }
@@ -102,8 +108,12 @@ impl MongoCaregiverRepository {
         if let Some(id) = except {
             filter.insert("_id", doc! { "$ne": oid(id)? });
         }
-        let found =
-            self.coll.find_one(filter).projection(doc! { "_id": 1 }).await.map_err(ctx("checking a profile path"))?;
+        let found = self
+            .coll()?
+            .find_one(filter)
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(ctx("checking a profile path"))?;
         Ok(found.is_some())
     }
 }
@@ -119,7 +129,7 @@ impl CaregiverRepository for MongoCaregiverRepository {
             doc.insert("createdAt", date(now));
         }
         doc.insert("updatedAt", date(caregiver.updated_at.unwrap_or(now)));
-        self.coll.insert_one(doc).await.map_err(ctx("inserting caregiver"))?;
+        self.coll()?.insert_one(doc).await.map_err(ctx("inserting caregiver"))?;
         Ok(())
     }
 
@@ -147,7 +157,7 @@ impl CaregiverRepository for MongoCaregiverRepository {
         username: &str,
         except: Option<&'a UserId>,
     ) -> Result<bool, RepoError> {
-        credentials_taken_in(&self.coll, email, username, except).await
+        credentials_taken_in(&self.coll()?, email, username, except).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -172,7 +182,7 @@ impl CaregiverRepository for MongoCaregiverRepository {
     async fn cities_for_postal_code(&self, postal_code: &str) -> Result<Vec<String>, RepoError> {
         const WHAT: &str = "listing cities of a postal code";
         let docs: Vec<Document> = self
-            .coll
+            .coll()?
             .find(doc! { "postalCode": postal_code })
             .projection(doc! { "city": 1 })
             .await
@@ -194,12 +204,12 @@ impl CaregiverRepository for MongoCaregiverRepository {
         changes.set_updated_at(Utc::now());
         changes.set_revision(caregiver.revision + 1);
         let id = oid(&caregiver.id)?;
-        update_at_revision(&self.coll, id, caregiver.revision, changes.into_update(), "updating caregiver").await
+        update_at_revision(&self.coll()?, id, caregiver.revision, changes.into_update(), "updating caregiver").await
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %id))]
     async fn set_password(&self, id: &UserId, hash: &PasswordHash) -> Result<(), RepoError> {
-        self.coll
+        self.coll()?
             .update_one(
                 doc! { "_id": oid(id)? },
                 doc! {
@@ -214,7 +224,7 @@ impl CaregiverRepository for MongoCaregiverRepository {
 
     #[tracing::instrument(skip_all, fields(user_id = %id))]
     async fn delete(&self, id: &UserId) -> Result<bool, RepoError> {
-        let r = self.coll.delete_one(doc! { "_id": oid(id)? }).await.map_err(ctx("deleting caregiver"))?;
+        let r = self.coll()?.delete_one(doc! { "_id": oid(id)? }).await.map_err(ctx("deleting caregiver"))?;
         Ok(r.deleted_count > 0)
     }
 }

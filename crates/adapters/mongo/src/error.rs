@@ -36,6 +36,73 @@ pub(crate) fn is_unavailable(e: &Error) -> bool {
     ) || e.contains_label("NetworkError")
 }
 
+/// A description of `e` that is safe to log: the error kind and server code, never the server's
+/// message text for command and write errors (a duplicate-key message quotes the duplicate value,
+/// e.g. an email; a validation message quotes the document). Network and DNS errors keep their
+/// text: it names servers, not users.
+pub(crate) fn describe(e: &Error) -> String {
+    fn coded(what: &str, code: i32, name: &str) -> String {
+        if name.is_empty() { format!("{what} {code}") } else { format!("{what} {code} ({name})") }
+    }
+    let labels = if e.labels().is_empty() {
+        String::new()
+    } else {
+        let mut labels: Vec<&str> = e.labels().iter().map(String::as_str).collect();
+        labels.sort_unstable();
+        format!(" [{}]", labels.join(", "))
+    };
+    let kind = match e.kind.as_ref() {
+        ErrorKind::Command(c) => coded("command error", c.code, &c.code_name),
+        ErrorKind::Write(WriteFailure::WriteError(w)) => {
+            coded("write error", w.code, w.code_name.as_deref().unwrap_or(""))
+        }
+        ErrorKind::Write(WriteFailure::WriteConcernError(w)) => coded("write concern error", w.code, &w.code_name),
+        ErrorKind::InsertMany(m) => {
+            let codes: Vec<String> = m.write_errors.iter().flatten().map(|w| w.code.to_string()).collect::<Vec<_>>();
+            format!("insert error (codes {})", codes.join(", "))
+        }
+        ErrorKind::BulkWrite(_) => "bulk write error".to_owned(),
+        ErrorKind::ServerSelection { .. }
+        | ErrorKind::Io(_)
+        | ErrorKind::ConnectionPoolCleared { .. }
+        | ErrorKind::DnsResolve { .. }
+        | ErrorKind::Shutdown
+        | ErrorKind::InvalidArgument { .. }
+        | ErrorKind::Authentication { .. } => e.kind.to_string(),
+        other => {
+            // The variant name only, never its payload.
+            let debug = format!("{other:?}");
+            debug.split(|c: char| !c.is_alphanumeric()).next().unwrap_or("unknown").to_owned()
+        }
+    };
+    format!("{kind}{labels}")
+}
+
+/// A chain of errors (`anyhow` contexts around a driver error) as text that is safe to log: the
+/// contexts as they are, the driver error as [`describe`] puts it.
+pub fn describe_chain(e: &anyhow::Error) -> String {
+    let mut parts = Vec::new();
+    for cause in e.chain() {
+        if let Some(driver) = cause.downcast_ref::<Error>() {
+            parts.push(describe(driver));
+            break;
+        }
+        let text = cause.to_string();
+        if parts.last() != Some(&text) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
+
+/// `true` if `e` (or an error it wraps) says the database is unreachable.
+pub fn is_unavailable_chain(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause.downcast_ref::<RepoError>().is_some_and(|r| matches!(r, RepoError::Unavailable(_)))
+            || cause.downcast_ref::<Error>().is_some_and(is_unavailable)
+    })
+}
+
 /// `true` if `e` is a duplicate-key error.
 pub(crate) fn is_duplicate(e: &Error) -> bool {
     duplicate_message(e).is_some()

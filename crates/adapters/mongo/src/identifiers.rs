@@ -14,7 +14,8 @@ use ports::{IdentifierRegistry, RepoError};
 
 use crate::IDENTIFIERS;
 use crate::codec::{date, doc_id, opt_str};
-use crate::error::{ctx, is_duplicate, repo_error};
+use crate::connection::DbHandle;
+use crate::error::{ctx, describe, is_duplicate, repo_error};
 
 /// How often a claim is retried when the holder of an identifier vanished between the refused
 /// insert and the lookup of the holder (it was released concurrently).
@@ -23,7 +24,7 @@ const MAX_CLAIM_RETRIES: u32 = 3;
 /// [`IdentifierRegistry`] over the `accountIdentifiers` collection.
 #[derive(Debug, Clone)]
 pub struct MongoIdentifierRegistry {
-    coll: Collection<Document>,
+    handle: DbHandle,
 }
 
 /// The field a refused identifier most likely came from (for [`RepoError::Duplicate`]).
@@ -56,11 +57,12 @@ enum Claimed {
 }
 
 /// Inserts the claim of `identifier` for `owner` unless it is already claimed.
-async fn claim_one(coll: &Collection<Document>, owner: &str, identifier: &str) -> Result<Claimed, RepoError> {
+async fn claim_one(db: &Database, owner: &str, identifier: &str) -> Result<Claimed, RepoError> {
+    let coll = db.collection::<Document>(IDENTIFIERS);
     for _ in 0..MAX_CLAIM_RETRIES {
         match coll.insert_one(claim_doc(identifier, owner)).await {
             Ok(_) => return Ok(Claimed::Now),
-            Err(e) if is_duplicate(&e) => match holder_of(coll, identifier).await? {
+            Err(e) if is_duplicate(&e) => match holder_of(&coll, identifier).await? {
                 Some(holder) if holder == owner => return Ok(Claimed::Before),
                 Some(holder) => return Ok(Claimed::By(holder)),
                 // Released between the insert and the lookup: try again.
@@ -73,18 +75,18 @@ async fn claim_one(coll: &Collection<Document>, owner: &str, identifier: &str) -
 }
 
 impl MongoIdentifierRegistry {
-    pub(crate) fn new(db: Database) -> Self {
-        Self { coll: db.collection(IDENTIFIERS) }
+    pub(crate) fn new(handle: DbHandle) -> Self {
+        Self { handle }
     }
 
     /// Best-effort removal of the claims one `claim` call inserted before it failed.
-    async fn roll_back(&self, owner: &str, inserted: &[String]) {
+    async fn roll_back(&self, db: &Database, owner: &str, inserted: &[String]) {
         if inserted.is_empty() {
             return;
         }
         let filter = doc! { "_id": { "$in": inserted }, "userId": owner };
-        if let Err(e) = self.coll.delete_many(filter).await {
-            tracing::warn!(user_id = owner, error = %e, "could not roll back login identifier claims");
+        if let Err(e) = db.collection::<Document>(IDENTIFIERS).delete_many(filter).await {
+            tracing::warn!(user_id = owner, error = %describe(&e), "could not roll back login identifier claims");
         }
     }
 }
@@ -94,21 +96,22 @@ impl IdentifierRegistry for MongoIdentifierRegistry {
     #[tracing::instrument(skip_all, fields(user_id = %owner))]
     async fn claim(&self, owner: &UserId, identifiers: &[String]) -> Result<(), RepoError> {
         let owner = owner.as_str();
+        let db = self.handle.db()?;
         let mut inserted: Vec<String> = Vec::with_capacity(identifiers.len());
         for identifier in identifiers {
             if inserted.contains(identifier) {
                 continue;
             }
-            match claim_one(&self.coll, owner, identifier).await {
+            match claim_one(&db, owner, identifier).await {
                 Ok(Claimed::Now) => inserted.push(identifier.clone()),
                 Ok(Claimed::Before) => {}
                 Ok(Claimed::By(holder)) => {
                     tracing::info!(user_id = owner, holder_id = %holder, "login identifier held by another account");
-                    self.roll_back(owner, &inserted).await;
+                    self.roll_back(&db, owner, &inserted).await;
                     return Err(RepoError::Duplicate { field: Some(field_of(identifier).to_owned()) });
                 }
                 Err(e) => {
-                    self.roll_back(owner, &inserted).await;
+                    self.roll_back(&db, owner, &inserted).await;
                     return Err(e);
                 }
             }
@@ -118,7 +121,8 @@ impl IdentifierRegistry for MongoIdentifierRegistry {
 
     #[tracing::instrument(skip_all, fields(user_id = %owner))]
     async fn release_except(&self, owner: &UserId, keep: &[String]) -> Result<(), RepoError> {
-        self.coll
+        self.handle
+            .coll(IDENTIFIERS)?
             .delete_many(doc! { "userId": owner.as_str(), "_id": { "$nin": keep } })
             .await
             .map_err(ctx("releasing login identifiers"))?;
@@ -161,9 +165,10 @@ async fn backfill_account(
     id: &UserId,
     wanted: &[String],
 ) -> anyhow::Result<u64> {
-    let coll = &registry.coll;
+    let db = registry.handle.db()?;
     let owner = id.as_str();
-    let held: Vec<Document> = coll
+    let held: Vec<Document> = db
+        .collection::<Document>(IDENTIFIERS)
         .find(doc! { "_id": { "$in": wanted } })
         .await
         .map_err(ctx("reading login identifier claims"))?
@@ -178,7 +183,7 @@ async fn backfill_account(
                 h if h == owner => Claimed::Before,
                 h => Claimed::By(h.to_owned()),
             },
-            None => claim_one(coll, owner, identifier).await?,
+            None => claim_one(&db, owner, identifier).await?,
         };
         match claimed {
             Claimed::Now => inserted += 1,

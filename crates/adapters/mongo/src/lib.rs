@@ -7,25 +7,29 @@
 
 mod caregivers;
 mod codec;
+mod connection;
 mod error;
 mod identifiers;
 mod matches;
 mod parents;
+mod preparation;
 
 use std::time::Duration;
 
 use anyhow::Context as _;
 use bson::{Bson, Document, doc};
 use domain::{ProfilePath, UserId};
-use futures::TryStreamExt as _;
-use mongodb::options::{ClientOptions, IndexOptions};
-use mongodb::{Client, Collection, Database, IndexModel};
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, Database, IndexModel};
 use ports::RepoError;
 
 pub use caregivers::MongoCaregiverRepository;
+use connection::DbHandle;
+pub use error::{describe_chain, is_unavailable_chain};
 pub use identifiers::MongoIdentifierRegistry;
 pub use matches::MongoMatchRepository;
 pub use parents::MongoParentRepository;
+pub use preparation::{IndexProblem, Preparation};
 
 /// Collection of parents (legacy name).
 pub const PARENTS: &str = "parents";
@@ -37,85 +41,77 @@ pub const MATCHES: &str = "matches";
 /// parents and caregivers.
 pub const IDENTIFIERS: &str = "accountIdentifiers";
 
-/// The application name the client reports to the server.
-const APP_NAME: &str = "wimmelwelt-api";
-/// Upper bound of the TCP/TLS connect timeout.
-const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Give up the profile-path backfill of one caregiver after this many suffixes.
 const MAX_PATH_SUFFIX: u32 = 10_000;
 
 /// Builds a client for `uri` and selects database `db_name`.
 ///
 /// Does not contact the server: the service can start while MongoDB is down, and each operation
-/// then fails with [`RepoError::Unavailable`] after `server_selection_timeout`. Only a malformed
-/// URI (or, for `mongodb+srv://`, a failing DNS lookup) is an error here.
+/// then fails with [`RepoError::Unavailable`] after `server_selection_timeout`. For
+/// `mongodb+srv://`, a DNS lookup that fails (or takes longer than `server_selection_timeout`)
+/// is not an error either: it is retried in the background, and operations fail with
+/// `Unavailable` until it succeeds. Only a malformed URI (bad scheme, syntax or option) is an
+/// error here.
 pub async fn connect(uri: &str, db_name: &str, server_selection_timeout: Duration) -> anyhow::Result<MongoStore> {
-    let mut options = ClientOptions::parse(uri).await.context("parsing the MongoDB connection string")?;
-    options.app_name = Some(APP_NAME.to_owned());
-    options.server_selection_timeout = Some(server_selection_timeout);
-    options.connect_timeout = Some(server_selection_timeout.min(MAX_CONNECT_TIMEOUT));
-    let client = Client::with_options(options).context("creating the MongoDB client")?;
-    let db = client.database(db_name);
-    Ok(MongoStore { client, db })
+    let handle = connection::connect(uri, db_name, server_selection_timeout)
+        .await
+        .context("parsing the MongoDB connection string")?;
+    Ok(MongoStore { handle })
 }
 
-/// A connected database; hands out the repositories. Cheap to clone (shares one client pool).
+/// A (possibly not yet connected) database; hands out the repositories. Cheap to clone (shares
+/// one client pool).
 #[derive(Debug, Clone)]
 pub struct MongoStore {
-    client: Client,
-    db: Database,
+    handle: DbHandle,
 }
 
 impl MongoStore {
     /// The parents repository.
     pub fn parents(&self) -> MongoParentRepository {
-        MongoParentRepository::new(self.db.clone())
+        MongoParentRepository::new(self.handle.clone())
     }
 
     /// The caregivers repository.
     pub fn caregivers(&self) -> MongoCaregiverRepository {
-        MongoCaregiverRepository::new(self.db.clone())
+        MongoCaregiverRepository::new(self.handle.clone())
     }
 
     /// The matches repository.
     pub fn matches(&self) -> MongoMatchRepository {
-        MongoMatchRepository::new(self.db.clone())
+        MongoMatchRepository::new(self.handle.clone())
     }
 
     /// The registry of login identifiers.
     pub fn identifiers(&self) -> MongoIdentifierRegistry {
-        MongoIdentifierRegistry::new(self.db.clone())
+        MongoIdentifierRegistry::new(self.handle.clone())
     }
 
-    /// The underlying database handle (for tests and maintenance jobs).
-    pub fn database(&self) -> Database {
-        self.db.clone()
+    /// The underlying database handle (for tests and maintenance jobs); `Unavailable` while the
+    /// connection string is not resolved yet.
+    pub fn database(&self) -> Result<Database, RepoError> {
+        self.handle.db()
     }
 
-    /// The underlying client.
-    pub fn client(&self) -> Client {
-        self.client.clone()
+    /// `true` once the connection string is resolved and a client exists (the server may still
+    /// be unreachable).
+    pub fn is_resolved(&self) -> bool {
+        self.handle.is_resolved()
     }
 
     /// One round trip (`ping`); `Unavailable` if the server cannot be reached in time.
     #[tracing::instrument(skip_all)]
     pub async fn ping(&self) -> Result<(), RepoError> {
-        ping(&self.db).await
+        ping(&self.handle).await
     }
 
     /// Creates the indexes the repositories rely on. Idempotent: an index that already exists
     /// (under this or another name) is left alone. An index that cannot be built (e.g. legacy
-    /// duplicates prevent a unique index) is logged and its error returned; never fatal.
+    /// duplicates prevent a unique index, or the server is unreachable) is logged (collection,
+    /// index and error code only) and returned; never fatal.
     #[tracing::instrument(skip_all)]
-    pub async fn ensure_indexes(&self) -> Vec<String> {
-        let mut problems = Vec::new();
-        for (collection, model) in index_models() {
-            if let Err(problem) = ensure_index(&self.db.collection::<Document>(collection), model).await {
-                tracing::warn!(collection, error = %problem, "could not create index");
-                problems.push(format!("{collection}: {problem}"));
-            }
-        }
-        problems
+    pub async fn ensure_indexes(&self) -> Vec<IndexProblem> {
+        preparation::ensure_indexes(&self.handle, index_models()).await
     }
 
     /// Gives every caregiver without `profilePath` one (`citySlug/daycareSlug`, suffixed `-2`,
@@ -125,7 +121,7 @@ impl MongoStore {
     #[tracing::instrument(skip_all)]
     pub async fn backfill_profile_paths(&self) -> anyhow::Result<u64> {
         let repo = self.caregivers();
-        let coll = self.db.collection::<Document>(CAREGIVERS);
+        let coll = self.handle.coll(CAREGIVERS)?;
         let pending = repo.without_profile_path_docs().await.context("listing caregivers without profile path")?;
         let mut updated = 0;
         for caregiver in pending {
@@ -149,7 +145,7 @@ impl MongoStore {
         let registry = self.identifiers();
         let mut claimed = 0;
         for collection in [PARENTS, CAREGIVERS] {
-            let accounts = self.db.collection::<Document>(collection);
+            let accounts = self.handle.coll(collection)?;
             claimed += identifiers::backfill_collection(&registry, &accounts)
                 .await
                 .with_context(|| format!("backfilling the login identifiers of {collection}"))?;
@@ -215,8 +211,8 @@ pub(crate) async fn update_at_revision(
     if exists.is_some() { Err(RepoError::Conflict) } else { Ok(false) }
 }
 
-pub(crate) async fn ping(db: &Database) -> Result<(), RepoError> {
-    db.run_command(doc! { "ping": 1 }).await.map(|_| ()).map_err(error::ctx("pinging the database"))
+pub(crate) async fn ping(handle: &DbHandle) -> Result<(), RepoError> {
+    handle.db()?.run_command(doc! { "ping": 1 }).await.map(|_| ()).map_err(error::ctx("pinging the database"))
 }
 
 fn index(name: &str, keys: Document, unique: bool) -> IndexModel {
@@ -225,7 +221,7 @@ fn index(name: &str, keys: Document, unique: bool) -> IndexModel {
 }
 
 /// The indexes of every collection.
-fn index_models() -> Vec<(&'static str, IndexModel)> {
+pub(crate) fn index_models() -> Vec<(&'static str, IndexModel)> {
     let profile_path = {
         // Partial rather than sparse: documents without a path (or with `null`) must not collide.
         let options = IndexOptions::builder()
@@ -252,34 +248,7 @@ fn index_models() -> Vec<(&'static str, IndexModel)> {
     ]
 }
 
-/// Creates one index unless an index with the same name or the same keys already exists.
-async fn ensure_index(coll: &Collection<Document>, model: IndexModel) -> Result<(), String> {
-    let name = model.options.as_ref().and_then(|o| o.name.clone()).unwrap_or_default();
-    let existing: Vec<IndexModel> = match coll.list_indexes().await {
-        Ok(cursor) => cursor.try_collect().await.map_err(|e| format!("listing indexes: {e}"))?,
-        // The collection does not exist yet (NamespaceNotFound): nothing to compare with.
-        Err(e) if command_code(&e) == Some(26) => Vec::new(),
-        Err(e) => return Err(format!("listing indexes: {e}")),
-    };
-    for index in &existing {
-        let existing_name = index.options.as_ref().and_then(|o| o.name.as_deref()).unwrap_or_default();
-        if existing_name == name {
-            return Ok(());
-        }
-        if same_keys(&index.keys, &model.keys) {
-            tracing::info!(
-                collection = coll.name(),
-                index = name,
-                existing = existing_name,
-                "index exists under another name"
-            );
-            return Ok(());
-        }
-    }
-    coll.create_index(model).await.map(|_| ()).map_err(|e| format!("creating index {name}: {e}"))
-}
-
-fn same_keys(a: &Document, b: &Document) -> bool {
+pub(crate) fn same_keys(a: &Document, b: &Document) -> bool {
     let num = |v: &Bson| match v {
         Bson::Int32(i) => Some(f64::from(*i)),
         Bson::Int64(i) => Some(*i as f64),
@@ -292,7 +261,7 @@ fn same_keys(a: &Document, b: &Document) -> bool {
             .all(|((ka, va), (kb, vb))| ka == kb && (va == vb || num(va).is_some() && num(va) == num(vb)))
 }
 
-fn command_code(e: &mongodb::error::Error) -> Option<i32> {
+pub(crate) fn command_code(e: &mongodb::error::Error) -> Option<i32> {
     match e.kind.as_ref() {
         mongodb::error::ErrorKind::Command(c) => Some(c.code),
         _ => None,

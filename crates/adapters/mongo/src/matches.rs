@@ -5,23 +5,28 @@ use bson::{Bson, Document, doc};
 use chrono::Utc;
 use domain::{Match, UserId};
 use futures::TryStreamExt as _;
+use mongodb::Collection;
 use mongodb::options::ReturnDocument;
-use mongodb::{Collection, Database};
 use ports::{MatchRepository, RepoError};
 
 use crate::MATCHES;
 use crate::codec::{date, match_from_doc, oid};
+use crate::connection::DbHandle;
 use crate::error::{ctx, is_duplicate, repo_error};
 
 /// [`MatchRepository`] over the legacy `matches` collection.
 #[derive(Debug, Clone)]
 pub struct MongoMatchRepository {
-    coll: Collection<Document>,
+    handle: DbHandle,
 }
 
 impl MongoMatchRepository {
-    pub(crate) fn new(db: Database) -> Self {
-        Self { coll: db.collection(MATCHES) }
+    pub(crate) fn new(handle: DbHandle) -> Self {
+        Self { handle }
+    }
+
+    fn coll(&self) -> Result<Collection<Document>, RepoError> {
+        self.handle.coll(MATCHES)
     }
 }
 
@@ -62,7 +67,7 @@ impl MatchRepository for MongoMatchRepository {
                 "$set": { "updatedAt": now },
             };
             let result = self
-                .coll
+                .coll()?
                 .find_one_and_update(filter.clone(), update)
                 .upsert(true)
                 .return_document(ReturnDocument::After)
@@ -85,7 +90,7 @@ impl MatchRepository for MongoMatchRepository {
     async fn for_user(&self, user_id: &UserId) -> Result<Vec<Match>, RepoError> {
         const WHAT: &str = "listing matches";
         let docs: Vec<Document> = self
-            .coll
+            .coll()?
             .find(user_filter(user_id))
             .sort(doc! { "createdAt": -1, "_id": -1 })
             .await
@@ -98,7 +103,7 @@ impl MatchRepository for MongoMatchRepository {
 
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     async fn delete_for_user(&self, user_id: &UserId) -> Result<u64, RepoError> {
-        let r = self.coll.delete_many(user_filter(user_id)).await.map_err(ctx("deleting matches"))?;
+        let r = self.coll()?.delete_many(user_filter(user_id)).await.map_err(ctx("deleting matches"))?;
         Ok(r.deleted_count)
     }
 }

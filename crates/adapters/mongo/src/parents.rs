@@ -4,24 +4,27 @@ use async_trait::async_trait;
 use bson::{Bson, Document, doc};
 use chrono::Utc;
 use domain::{Parent, PasswordHash, UserId};
-use mongodb::{Collection, Database};
+use mongodb::Collection;
 use ports::{ParentRepository, RepoError};
 
 use crate::codec::{REVISION, date, oid, parent_changes, parent_from_doc, revision_bson};
+use crate::connection::DbHandle;
 use crate::error::ctx;
 use crate::{PARENTS, equals_ignoring_case, update_at_revision};
 
 /// [`ParentRepository`] over the legacy `parents` collection.
 #[derive(Debug, Clone)]
 pub struct MongoParentRepository {
-    db: Database,
-    coll: Collection<Document>,
+    handle: DbHandle,
 }
 
 impl MongoParentRepository {
-    pub(crate) fn new(db: Database) -> Self {
-        let coll = db.collection(PARENTS);
-        Self { db, coll }
+    pub(crate) fn new(handle: DbHandle) -> Self {
+        Self { handle }
+    }
+
+    fn coll(&self) -> Result<Collection<Document>, RepoError> {
+        self.handle.coll(PARENTS)
     }
 }
 
@@ -93,13 +96,13 @@ impl ParentRepository for MongoParentRepository {
             doc.insert("createdAt", date(now));
         }
         doc.insert("updatedAt", date(parent.updated_at.unwrap_or(now)));
-        self.coll.insert_one(doc).await.map_err(ctx("inserting parent"))?;
+        self.coll()?.insert_one(doc).await.map_err(ctx("inserting parent"))?;
         Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %id))]
     async fn find_by_id(&self, id: &UserId) -> Result<Option<Parent>, RepoError> {
-        find_parent(&self.coll, doc! { "_id": oid(id)? }).await
+        find_parent(&self.coll()?, doc! { "_id": oid(id)? }).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -110,11 +113,11 @@ impl ParentRepository for MongoParentRepository {
         // An exact match first, so an account whose username is someone else's email (in another
         // case) cannot shadow the exact owner.
         if let Some(p) =
-            find_parent(&self.coll, doc! { "$or": [ { "username": identifier }, { "email": identifier } ] }).await?
+            find_parent(&self.coll()?, doc! { "$or": [ { "username": identifier }, { "email": identifier } ] }).await?
         {
             return Ok(Some(p));
         }
-        find_parent(&self.coll, login_filter(identifier)).await
+        find_parent(&self.coll()?, login_filter(identifier)).await
     }
 
     // Instrumented in `credentials_taken_in` (`#[instrument]` cannot handle `Option<&_>` here).
@@ -124,7 +127,7 @@ impl ParentRepository for MongoParentRepository {
         username: &str,
         except: Option<&'a UserId>,
     ) -> Result<bool, RepoError> {
-        credentials_taken_in(&self.coll, email, username, except).await
+        credentials_taken_in(&self.coll()?, email, username, except).await
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %parent.id))]
@@ -133,12 +136,12 @@ impl ParentRepository for MongoParentRepository {
         changes.set_updated_at(Utc::now());
         changes.set_revision(parent.revision + 1);
         let id = oid(&parent.id)?;
-        update_at_revision(&self.coll, id, parent.revision, changes.into_update(), "updating parent").await
+        update_at_revision(&self.coll()?, id, parent.revision, changes.into_update(), "updating parent").await
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %id))]
     async fn set_password(&self, id: &UserId, hash: &PasswordHash) -> Result<(), RepoError> {
-        self.coll
+        self.coll()?
             .update_one(
                 doc! { "_id": oid(id)? },
                 doc! {
@@ -153,12 +156,12 @@ impl ParentRepository for MongoParentRepository {
 
     #[tracing::instrument(skip_all, fields(user_id = %id))]
     async fn delete(&self, id: &UserId) -> Result<bool, RepoError> {
-        let r = self.coll.delete_one(doc! { "_id": oid(id)? }).await.map_err(ctx("deleting parent"))?;
+        let r = self.coll()?.delete_one(doc! { "_id": oid(id)? }).await.map_err(ctx("deleting parent"))?;
         Ok(r.deleted_count > 0)
     }
 
     #[tracing::instrument(skip_all)]
     async fn ping(&self) -> Result<(), RepoError> {
-        crate::ping(&self.db).await
+        crate::ping(&self.handle).await
     }
 }

@@ -7,9 +7,10 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use adapter_mongo::{IndexProblem, Preparation};
 use bson::{Bson, doc};
 use chrono::{TimeZone, Utc};
-use common::{GUEL, JANA, SABINE, TOM, TestDb, id};
+use common::{GUEL, JANA, SABINE, TOM, TestDb, capture_logs, free_port, id, proxied_uri, start_proxy};
 use domain::{
     Caregiver, CaregiverDetails, CaregiverFiles, Child, ContractDocument, FileRef, Gender, Opaque, Parent,
     PasswordHash, TimeSlot, UserId,
@@ -381,8 +382,8 @@ async fn set_password_and_delete_touch_only_their_account() {
 #[tokio::test]
 async fn duplicates_are_refused_after_ensure_indexes_which_is_idempotent() {
     let db = TestDb::with_fixtures().await;
-    assert_eq!(db.store.ensure_indexes().await, Vec::<String>::new());
-    assert_eq!(db.store.ensure_indexes().await, Vec::<String>::new(), "second run is a no-op");
+    assert_eq!(db.store.ensure_indexes().await, Vec::<IndexProblem>::new());
+    assert_eq!(db.store.ensure_indexes().await, Vec::<IndexProblem>::new(), "second run is a no-op");
 
     let caregivers = db.store.caregivers();
     let mut dup = full_caregiver("6600000000000000000000c2", "sabine.muster@example.org", "andere");
@@ -583,8 +584,104 @@ async fn an_unreachable_server_is_reported_unavailable_quickly() {
         other => panic!("expected Unavailable, got {other:?}"),
     }
     assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
-    // The index job never fails the caller.
-    assert!(!store.ensure_indexes().await.is_empty());
+    // The index job never fails the caller, and reports every index as worth retrying.
+    let problems = store.ensure_indexes().await;
+    assert!(!problems.is_empty());
+    assert!(problems.iter().all(|p| p.retryable), "{problems:?}");
+}
+
+#[tokio::test]
+async fn an_unresolvable_srv_uri_gives_a_store_that_reports_unavailable_quickly() {
+    let started = Instant::now();
+    let store =
+        adapter_mongo::connect("mongodb+srv://cluster.invalid/", "wimmelwelt_test_srv", Duration::from_millis(500))
+            .await
+            .expect("a DNS failure must not fail connect");
+    assert!(!store.is_resolved());
+    assert!(matches!(store.ping().await, Err(RepoError::Unavailable(_))));
+    assert!(matches!(store.parents().find_by_id(&id(JANA)).await, Err(RepoError::Unavailable(_))));
+    assert!(matches!(store.parents().ping().await, Err(RepoError::Unavailable(_))));
+    assert!(matches!(store.caregivers().search(&CaregiverFilter::default()).await, Err(RepoError::Unavailable(_))));
+    assert!(matches!(store.matches().for_user(&id(TOM)).await, Err(RepoError::Unavailable(_))));
+    assert!(matches!(store.database(), Err(RepoError::Unavailable(_))));
+    let problems = store.ensure_indexes().await;
+    assert!(!problems.is_empty() && problems.iter().all(|p| p.retryable), "{problems:?}");
+    let mut preparation = Preparation::new(store.clone());
+    assert!(!preparation.run().await, "nothing can be prepared yet");
+    assert!(!preparation.pending_indexes().is_empty());
+    assert_eq!(preparation.pending_backfills(), ["profile paths", "login identifiers"]);
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_malformed_uri_fails_connect_immediately() {
+    let started = Instant::now();
+    for uri in
+        ["postgres://db.example:5432", "mongodb://", "mongodb://db.example:port", "mongodb+srv://a.example:27017/"]
+    {
+        let error = adapter_mongo::connect(uri, "wimmelwelt_test_bad", Duration::from_millis(500))
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{uri} must be refused"));
+        assert!(format!("{error:#}").contains("connection string"), "{uri}: {error:#}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn legacy_duplicates_fail_a_unique_index_for_good_and_the_duplicate_value_is_never_logged() {
+    let db = TestDb::new().await;
+    for raw in ["6600000000000000000000a1", "6600000000000000000000a2"] {
+        let oid = bson::oid::ObjectId::parse_str(raw).unwrap();
+        let legacy = doc! { "_id": oid, "email": "doppelt@example.org", "username": raw, "phone": "1" };
+        db.raw("parents").insert_one(legacy).await.unwrap();
+    }
+    let (logs, guard) = capture_logs();
+    let problems = db.store.ensure_indexes().await;
+    let mut preparation = Preparation::new(db.store.clone());
+    let done = preparation.run().await;
+    drop(guard);
+
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let problem = &problems[0];
+    assert_eq!((problem.collection, problem.index.as_str()), ("parents", "email_unique"));
+    assert_eq!(problem.code, Some(11000));
+    assert!(!problem.retryable, "duplicates do not go away by retrying");
+    assert!(done, "a permanent failure is not retried");
+    assert_eq!(preparation.given_up(), problems.as_slice());
+    assert!(preparation.pending_indexes().is_empty());
+    let logs = logs.text();
+    assert!(logs.contains("email_unique") && logs.contains("11000"), "{logs}");
+    for shown in [logs, problem.to_string(), format!("{problem:?}")] {
+        assert!(!shown.contains("doppelt"), "the duplicate value leaked: {shown}");
+    }
+}
+
+#[tokio::test]
+async fn preparation_retries_indexes_and_backfills_once_mongodb_becomes_reachable() {
+    let db = TestDb::with_fixtures().await;
+    let proxy_port = free_port();
+    let store = adapter_mongo::connect(&proxied_uri(proxy_port), db.name(), Duration::from_millis(300)).await.unwrap();
+    let mut preparation = Preparation::new(store);
+
+    // MongoDB "down": nothing listens on the proxy port yet.
+    assert!(!preparation.run().await);
+    assert!(preparation.pending_indexes().contains(&"parents.email_unique".to_owned()));
+    assert_eq!(preparation.pending_backfills().len(), 2);
+    assert!(db.raw("parents").list_index_names().await.unwrap().iter().all(|n| n != "email_unique"));
+
+    // MongoDB "back": the next pass does what is left, and nothing more is left to do after it.
+    let proxy = start_proxy(proxy_port).await;
+    assert!(preparation.run().await, "left: {:?} {:?}", preparation.pending_indexes(), preparation.pending_backfills());
+    assert!(preparation.given_up().is_empty());
+    assert!(db.raw("parents").list_index_names().await.unwrap().contains(&"email_unique".to_owned()));
+    assert!(db.raw("caregivers").list_index_names().await.unwrap().contains(&"profilePath_unique".to_owned()));
+    let guel = db.raw_doc("caregivers", GUEL).await;
+    assert_eq!(guel.get_str("profilePath").unwrap(), "koeln/zwergenhoehle", "profile paths backfilled");
+    let claims = db.raw(adapter_mongo::IDENTIFIERS).count_documents(doc! {}).await.unwrap();
+    assert!(claims > 0, "login identifiers backfilled");
+    assert!(preparation.run().await, "running again is harmless");
+    proxy.abort();
 }
 
 #[tokio::test]

@@ -72,8 +72,13 @@ impl TestDb {
         loaded
     }
 
+    /// The database name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     pub fn raw(&self, collection: &str) -> mongodb::Collection<Document> {
-        self.store.database().collection(collection)
+        self.store.database().unwrap().collection(collection)
     }
 
     /// The raw stored document with this `_id`.
@@ -91,7 +96,7 @@ impl Drop for TestDb {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             rt.block_on(async {
                 let store = adapter_mongo::connect(&uri, &name, Duration::from_secs(2)).await.ok()?;
-                store.database().drop().await.ok()
+                store.database().ok()?.drop().await.ok()
             })
         })
         .join();
@@ -110,4 +115,80 @@ pub fn read_extended_json(path: &Path) -> Vec<Document> {
             other => panic!("{}: not a document: {other:?}", path.display()),
         })
         .collect()
+}
+
+/// `host:port` of the first host of a plain `mongodb://` URI.
+pub fn mongo_host_port(uri: &str) -> String {
+    let rest = uri
+        .strip_prefix("mongodb://")
+        .unwrap_or_else(|| panic!("this fault test needs a mongodb:// URI, got another scheme"));
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let hosts = rest.split(['/', '?']).next().unwrap();
+    let first = hosts.split(',').next().unwrap();
+    if first.contains(':') { first.to_owned() } else { format!("{first}:27017") }
+}
+
+/// A URI for the test server reached through `127.0.0.1:<proxy_port>` (credentials kept).
+pub fn proxied_uri(proxy_port: u16) -> String {
+    let uri = mongodb_uri();
+    match uri.strip_prefix("mongodb://").and_then(|rest| rest.rsplit_once('@')) {
+        Some((creds, _)) => {
+            format!("mongodb://{creds}@127.0.0.1:{proxy_port}/?directConnection=true&authSource=admin")
+        }
+        None => format!("mongodb://127.0.0.1:{proxy_port}/?directConnection=true"),
+    }
+}
+
+/// A free local TCP port (nothing listens on it until a proxy is started there).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Forwards connections from `127.0.0.1:<port>` to the test server until the task is aborted.
+pub async fn start_proxy(port: u16) -> tokio::task::JoinHandle<()> {
+    let target = mongo_host_port(&mongodb_uri());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    tokio::spawn(async move {
+        let mut links = tokio::task::JoinSet::new();
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let target = target.clone();
+            links.spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    })
+}
+
+/// Log lines written while a [`capture_logs`] guard is alive.
+#[derive(Clone, Default)]
+pub struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Logs {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures every log event of this thread (the current-thread test runtime) until the guard drops.
+pub fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    (logs, tracing::subscriber::set_default(subscriber))
 }
