@@ -124,7 +124,9 @@ pub trait CaregiverRepository: Send + Sync {
 pub trait IdentifierRegistry: Send + Sync {
     /// Reserves every identifier for `owner` (idempotent for identifiers `owner` already holds).
     /// `RepoError::Duplicate` if any is held by another account; then nothing stays reserved by
-    /// this call.
+    /// this call. A claim whose holder has no account (a crash between claim and insert, or a
+    /// failed release) is taken over once it is older than a grace period that covers a
+    /// registration in progress.
     async fn claim(&self, owner: &UserId, identifiers: &[String]) -> Result<(), RepoError>;
     /// Releases the identifiers `owner` holds that are not in `keep` (`keep = []` releases all).
     async fn release_except(&self, owner: &UserId, keep: &[String]) -> Result<(), RepoError>;

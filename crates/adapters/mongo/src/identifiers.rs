@@ -3,22 +3,31 @@
 //!
 //! The `_id` makes every identifier unique across parents and caregivers, which the per-collection
 //! unique indexes of `parents` and `caregivers` cannot.
+//!
+//! Registration claims before it inserts the account and deletion releases after it deleted it,
+//! best effort; a crash in between leaves a claim whose holder has no account. Such a claim is
+//! taken over once it is older than [`STALE_CLAIM_GRACE`] (a younger one may belong to a
+//! registration in progress).
 
 use async_trait::async_trait;
 use bson::{Bson, Document, doc};
-use chrono::Utc;
+use chrono::{DateTime, TimeDelta, Utc};
 use domain::UserId;
 use futures::TryStreamExt as _;
 use mongodb::{Collection, Database};
 use ports::{IdentifierRegistry, RepoError};
 
-use crate::IDENTIFIERS;
-use crate::codec::{date, doc_id, opt_str};
+use crate::codec::{date, doc_id, opt_date, opt_str};
 use crate::connection::DbHandle;
 use crate::error::{ctx, describe, is_duplicate, repo_error};
+use crate::{CAREGIVERS, IDENTIFIERS, PARENTS};
+
+/// A claim whose holder has no account is only taken over once it is this old: a younger one
+/// may belong to a registration that has claimed but not yet inserted its account.
+pub const STALE_CLAIM_GRACE: TimeDelta = TimeDelta::minutes(10);
 
 /// How often a claim is retried when the holder of an identifier vanished between the refused
-/// insert and the lookup of the holder (it was released concurrently).
+/// insert and the lookup of the holder (it was released concurrently, or was stale and removed).
 const MAX_CLAIM_RETRIES: u32 = 3;
 
 /// [`IdentifierRegistry`] over the `accountIdentifiers` collection.
@@ -36,14 +45,58 @@ fn claim_doc(identifier: &str, owner: &str) -> Document {
     doc! { "_id": identifier, "userId": owner, "createdAt": date(Utc::now()) }
 }
 
-/// The holder of an identifier, if it is claimed.
-async fn holder_of(coll: &Collection<Document>, identifier: &str) -> Result<Option<String>, RepoError> {
-    let found = coll
-        .find_one(doc! { "_id": identifier })
-        .projection(doc! { "userId": 1 })
+/// The claim document of an identifier, if it is claimed.
+async fn claim_of(coll: &Collection<Document>, identifier: &str) -> Result<Option<Document>, RepoError> {
+    coll.find_one(doc! { "_id": identifier })
+        .projection(doc! { "userId": 1, "createdAt": 1 })
         .await
-        .map_err(ctx("reading the holder of a login identifier"))?;
-    Ok(found.map(|d| d.get_str("userId").unwrap_or_default().to_owned()))
+        .map_err(ctx("reading the holder of a login identifier"))
+}
+
+/// `true` if a parent or caregiver with id `user_id` exists (`_id` as ObjectId or legacy string).
+async fn account_exists(db: &Database, user_id: &str) -> Result<bool, RepoError> {
+    let mut ids = vec![Bson::String(user_id.to_owned())];
+    if let Ok(o) = bson::oid::ObjectId::parse_str(user_id) {
+        ids.push(Bson::ObjectId(o));
+    }
+    for collection in [PARENTS, CAREGIVERS] {
+        let found = db
+            .collection::<Document>(collection)
+            .find_one(doc! { "_id": { "$in": ids.clone() } })
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(ctx("checking the holder of a login identifier"))?;
+        if found.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// `true` if a claim made at `created_at` is past the grace period at `now`. A claim without a
+/// (readable) date was not written by this service's registration and counts as old.
+fn past_grace(created_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    created_at.is_none_or(|t| now - t >= STALE_CLAIM_GRACE)
+}
+
+/// Removes `claim` if its holder has no account and it is past the grace period; `true` if it
+/// is gone (removed here or concurrently). The delete is conditioned on the claim as read, so a
+/// claim made anew in the meantime is never removed.
+async fn remove_if_stale(db: &Database, coll: &Collection<Document>, claim: &Document) -> Result<bool, RepoError> {
+    let holder = claim.get_str("userId").unwrap_or_default();
+    if !past_grace(opt_date(claim, "createdAt"), Utc::now()) || account_exists(db, holder).await? {
+        return Ok(false);
+    }
+    let filter = doc! {
+        "_id": claim.get("_id").cloned().unwrap_or(Bson::Null),
+        "userId": claim.get("userId").cloned().unwrap_or(Bson::Null),
+        "createdAt": claim.get("createdAt").cloned().unwrap_or(Bson::Null),
+    };
+    let removed = coll.delete_one(filter).await.map_err(ctx("removing a stale login identifier claim"))?;
+    if removed.deleted_count > 0 {
+        tracing::info!(holder_id = holder, "removed a stale login identifier claim of an account that does not exist");
+    }
+    Ok(true)
 }
 
 /// Whose an identifier is after trying to claim it.
@@ -56,18 +109,26 @@ enum Claimed {
     By(String),
 }
 
-/// Inserts the claim of `identifier` for `owner` unless it is already claimed.
+/// Inserts the claim of `identifier` for `owner` unless it is already claimed by an existing
+/// account (or recently: see [`STALE_CLAIM_GRACE`]).
 async fn claim_one(db: &Database, owner: &str, identifier: &str) -> Result<Claimed, RepoError> {
     let coll = db.collection::<Document>(IDENTIFIERS);
     for _ in 0..MAX_CLAIM_RETRIES {
         match coll.insert_one(claim_doc(identifier, owner)).await {
             Ok(_) => return Ok(Claimed::Now),
-            Err(e) if is_duplicate(&e) => match holder_of(&coll, identifier).await? {
-                Some(holder) if holder == owner => return Ok(Claimed::Before),
-                Some(holder) => return Ok(Claimed::By(holder)),
-                // Released between the insert and the lookup: try again.
-                None => {}
-            },
+            Err(e) if is_duplicate(&e) => {
+                // `None`: released between the insert and the lookup; try again.
+                if let Some(claim) = claim_of(&coll, identifier).await? {
+                    let holder = claim.get_str("userId").unwrap_or_default().to_owned();
+                    if holder == owner {
+                        return Ok(Claimed::Before);
+                    }
+                    // A stale claim is gone now: try again.
+                    if !remove_if_stale(db, &coll, &claim).await? {
+                        return Ok(Claimed::By(holder));
+                    }
+                }
+            }
             Err(e) => return Err(repo_error(e, "claiming a login identifier")),
         }
     }
@@ -179,11 +240,9 @@ async fn backfill_account(
     for identifier in wanted {
         let holder = held.iter().find(|d| d.get_str("_id").is_ok_and(|i| i == identifier));
         let claimed = match holder {
-            Some(d) => match d.get_str("userId").unwrap_or_default() {
-                h if h == owner => Claimed::Before,
-                h => Claimed::By(h.to_owned()),
-            },
-            None => claim_one(&db, owner, identifier).await?,
+            Some(d) if d.get_str("userId").is_ok_and(|h| h == owner) => Claimed::Before,
+            // Unclaimed, or held by another account: `claim_one` takes stale claims over.
+            _ => claim_one(&db, owner, identifier).await?,
         };
         match claimed {
             Claimed::Now => inserted += 1,

@@ -135,3 +135,49 @@ async fn credentials_taken_compares_usernames_ignoring_case() {
     assert!(!parents.credentials_taken("neu@example.org", "TOMALT", Some(&id(TOM))).await.unwrap());
     assert!(!parents.credentials_taken("neu@example.org", "tomal.", None).await.unwrap());
 }
+
+/// A claim of `identifier` for `holder`, made `age` ago.
+async fn insert_claim(db: &TestDb, identifier: &str, holder: &str, age: chrono::TimeDelta) {
+    let created = bson::DateTime::from_chrono(chrono::Utc::now() - age);
+    let claim = doc! { "_id": identifier, "userId": holder, "createdAt": created };
+    db.raw(adapter_mongo::IDENTIFIERS).insert_one(claim).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_old_claim_of_an_account_that_does_not_exist_is_taken_over() {
+    let db = TestDb::new().await;
+    let reg = db.store.identifiers();
+    insert_claim(&db, "verwaist@example.org", B, chrono::TimeDelta::minutes(11)).await;
+    insert_claim(&db, "verwaist", B, chrono::TimeDelta::days(400)).await;
+
+    reg.claim(&id(A), &strings(&["verwaist@example.org", "verwaist"])).await.unwrap();
+    assert_eq!(
+        claims(&db).await,
+        BTreeMap::from([("verwaist".to_owned(), A.to_owned()), ("verwaist@example.org".to_owned(), A.to_owned())])
+    );
+}
+
+#[tokio::test]
+async fn a_recent_claim_of_an_account_that_does_not_exist_yet_still_blocks() {
+    let db = TestDb::new().await;
+    let reg = db.store.identifiers();
+    // A registration in progress: claimed a minute ago, account not inserted yet.
+    insert_claim(&db, "unterwegs@example.org", B, chrono::TimeDelta::minutes(1)).await;
+
+    expect_duplicate(reg.claim(&id(A), &strings(&["unterwegs@example.org"])).await, "email");
+    assert_eq!(claims(&db).await, BTreeMap::from([("unterwegs@example.org".to_owned(), B.to_owned())]));
+}
+
+#[tokio::test]
+async fn an_old_claim_of_an_existing_account_still_blocks() {
+    let db = TestDb::with_fixtures().await;
+    let reg = db.store.identifiers();
+    // Jana (a parent) and Gül (a caregiver) exist.
+    insert_claim(&db, "alt@example.org", JANA, chrono::TimeDelta::days(30)).await;
+    insert_claim(&db, "altname", GUEL, chrono::TimeDelta::days(30)).await;
+
+    expect_duplicate(reg.claim(&id(A), &strings(&["alt@example.org"])).await, "email");
+    expect_duplicate(reg.claim(&id(A), &strings(&["altname"])).await, "username");
+    assert_eq!(claims(&db).await.get("alt@example.org").map(String::as_str), Some(JANA));
+    assert_eq!(claims(&db).await.get("altname").map(String::as_str), Some(GUEL));
+}
