@@ -47,7 +47,7 @@ pub trait ParentRepository: Send + Sync {
     async fn insert(&self, parent: &Parent) -> Result<(), RepoError>;
     /// The parent with this id, if any.
     async fn find_by_id(&self, id: &UserId) -> Result<Option<Parent>, RepoError>;
-    /// The parent whose email (case-insensitively) or username equals `identifier`.
+    /// The parent whose email or username equals `identifier`, ignoring case (an exact match wins).
     async fn find_by_login(&self, identifier: &str) -> Result<Option<Parent>, RepoError>;
     /// `true` if a parent other than `except` uses this email or username (both compared
     /// case-insensitively, each against email and username).
@@ -82,7 +82,7 @@ pub trait CaregiverRepository: Send + Sync {
     async fn insert(&self, caregiver: &Caregiver) -> Result<(), RepoError>;
     /// The caregiver with this id, if any.
     async fn find_by_id(&self, id: &UserId) -> Result<Option<Caregiver>, RepoError>;
-    /// The caregiver whose email (case-insensitively) or username equals `identifier`.
+    /// The caregiver whose email or username equals `identifier`, ignoring case (an exact match wins).
     async fn find_by_login(&self, identifier: &str) -> Result<Option<Caregiver>, RepoError>;
     /// `true` if a caregiver other than `except` uses this email or username (both compared
     /// case-insensitively, each against email and username).

@@ -11,7 +11,7 @@ use ports::{CaregiverFilter, CaregiverRepository, RepoError};
 use crate::codec::{REVISION, caregiver_changes, caregiver_from_doc, date, oid, opt_str, revision_bson};
 use crate::connection::DbHandle;
 use crate::error::ctx;
-use crate::parents::{credentials_taken_in, login_filter};
+use crate::parents::{credentials_taken_in, exact_login_filter, login_filter};
 use crate::{CAREGIVERS, contains_ignoring_case, equals_ignoring_case, update_at_revision};
 
 /// [`CaregiverRepository`] over the legacy `caregivers` collection.
@@ -143,8 +143,7 @@ impl CaregiverRepository for MongoCaregiverRepository {
         if identifier.trim().is_empty() {
             return Ok(None);
         }
-        let exact = doc! { "$or": [ { "username": identifier }, { "email": identifier } ] };
-        if let Some(c) = self.find_one(exact, "finding a caregiver by login").await? {
+        if let Some(c) = self.find_one(exact_login_filter(identifier), "finding a caregiver by login").await? {
             return Ok(Some(c));
         }
         self.find_one(login_filter(identifier), "finding a caregiver by login").await

@@ -28,13 +28,19 @@ impl MongoParentRepository {
     }
 }
 
-/// `{email ≈ identifier (case-insensitive)} OR {username == identifier}`.
+/// `{email ≈ identifier} OR {username ≈ identifier}`, both ignoring case (uniqueness ignores
+/// case too). A case-insensitive regex cannot use the indexes' bounds, so `find_by_login` tries
+/// [`exact_login_filter`] first.
 pub(crate) fn login_filter(identifier: &str) -> Document {
     doc! { "$or": [
-        { "username": identifier },
-        { "email": identifier },
         { "email": equals_ignoring_case(identifier) },
+        { "username": equals_ignoring_case(identifier) },
     ]}
+}
+
+/// `{email == identifier} OR {username == identifier}` (served by the unique indexes).
+pub(crate) fn exact_login_filter(identifier: &str) -> Document {
+    doc! { "$or": [ { "username": identifier }, { "email": identifier } ] }
 }
 
 /// Any account (other than `except`) whose email or username collides with `email`/`username`,
@@ -112,9 +118,7 @@ impl ParentRepository for MongoParentRepository {
         }
         // An exact match first, so an account whose username is someone else's email (in another
         // case) cannot shadow the exact owner.
-        if let Some(p) =
-            find_parent(&self.coll()?, doc! { "$or": [ { "username": identifier }, { "email": identifier } ] }).await?
-        {
+        if let Some(p) = find_parent(&self.coll()?, exact_login_filter(identifier)).await? {
             return Ok(Some(p));
         }
         find_parent(&self.coll()?, login_filter(identifier)).await

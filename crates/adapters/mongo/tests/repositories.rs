@@ -233,8 +233,43 @@ async fn login_lookup_ignores_email_case_and_accepts_usernames() {
     }
     let caregivers = db.store.caregivers();
     assert_eq!(caregivers.find_by_login("zwergenhoehle").await.unwrap().map(|c| c.id), Some(id(GUEL)));
+    assert_eq!(caregivers.find_by_login("ZwergenHoehle").await.unwrap().map(|c| c.id), Some(id(GUEL)));
     assert_eq!(caregivers.find_by_login("Sabine.Muster@Example.org").await.unwrap().map(|c| c.id), Some(id(SABINE)));
     assert!(caregivers.find_by_login("tomalt").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn login_by_username_ignores_case_like_uniqueness_does_and_prefers_the_exact_match() {
+    let db = TestDb::new().await;
+    let caregivers = db.store.caregivers();
+    caregivers.insert(&full_caregiver("6600000000000000000000c1", "brk@example.org", "BrkUser123")).await.unwrap();
+    let parents = db.store.parents();
+    let mut parent = full_parent("6600000000000000000000a1", "eva@example.org");
+    parent.username = "Eva.Mama+1".into();
+    parents.insert(&parent).await.unwrap();
+
+    for identifier in ["BrkUser123", "brkuser123", "BRKUSER123"] {
+        let found = caregivers.find_by_login(identifier).await.unwrap();
+        assert_eq!(found.map(|c| c.id), Some(id("6600000000000000000000c1")), "{identifier}");
+    }
+    for identifier in ["eva.mama+1", "EVA.MAMA+1"] {
+        let found = parents.find_by_login(identifier).await.unwrap();
+        assert_eq!(found.map(|p| p.id), Some(parent.id.clone()), "{identifier}");
+    }
+    for identifier in ["brkuser12", "rkuser123", "brkuser.23", "BrkUser.*", "eva.mama.1", "eva.mama+"] {
+        assert!(caregivers.find_by_login(identifier).await.unwrap().is_none(), "{identifier}");
+        assert!(parents.find_by_login(identifier).await.unwrap().is_none(), "{identifier}");
+    }
+
+    // Legacy data may hold both spellings: the exact one wins.
+    let mut twin = full_caregiver("6600000000000000000000c2", "twin@example.org", "brkuser123");
+    twin.profile_path = Some("koeln/twin".into());
+    caregivers.insert(&twin).await.unwrap();
+    assert_eq!(caregivers.find_by_login("brkuser123").await.unwrap().map(|c| c.id), Some(twin.id));
+    assert_eq!(
+        caregivers.find_by_login("BrkUser123").await.unwrap().map(|c| c.id),
+        Some(id("6600000000000000000000c1"))
+    );
 }
 
 #[tokio::test]
