@@ -24,7 +24,7 @@ pub enum RepoError {
 /// Filters of the public caregiver search; all present filters must hold (AND).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CaregiverFilter {
-    /// Exact postal code.
+    /// Exact postal code (also matching a legacy document that stores it as a number).
     pub postal_code: Option<String>,
     /// City, compared case-insensitively but otherwise exactly.
     pub city: Option<String>,

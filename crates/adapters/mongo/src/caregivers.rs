@@ -25,11 +25,25 @@ pub(crate) fn missing_profile_path() -> Document {
     doc! { "profilePath": { "$in": [Bson::Null, ""] } }
 }
 
+/// The values a postal code may be stored as: the text and, for all-digit input, the number
+/// legacy documents hold (`50667` as Int32 or Int64; a lost leading zero included).
+pub(crate) fn postal_code_values(postal_code: &str) -> Document {
+    let mut values = vec![Bson::String(postal_code.to_owned())];
+    let digits = !postal_code.is_empty() && postal_code.bytes().all(|b| b.is_ascii_digit());
+    if let Some(n) = digits.then(|| postal_code.parse::<i64>().ok()).flatten() {
+        if let Ok(small) = i32::try_from(n) {
+            values.push(Bson::Int32(small));
+        }
+        values.push(Bson::Int64(n));
+    }
+    doc! { "$in": values }
+}
+
 /// The search filter: every present filter must hold.
 pub(crate) fn search_filter(filter: &CaregiverFilter) -> Document {
     let mut and = Vec::<Bson>::new();
     if let Some(pc) = filter.postal_code.as_deref().filter(|s| !s.is_empty()) {
-        and.push(Bson::Document(doc! { "postalCode": pc }));
+        and.push(Bson::Document(doc! { "postalCode": postal_code_values(pc) }));
     }
     if let Some(city) = filter.city.as_deref().filter(|s| !s.is_empty()) {
         and.push(Bson::Document(doc! { "city": equals_ignoring_case(city) }));
@@ -182,7 +196,7 @@ impl CaregiverRepository for MongoCaregiverRepository {
         const WHAT: &str = "listing cities of a postal code";
         let docs: Vec<Document> = self
             .coll()?
-            .find(doc! { "postalCode": postal_code })
+            .find(doc! { "postalCode": postal_code_values(postal_code) })
             .projection(doc! { "city": 1 })
             .await
             .map_err(ctx(WHAT))?

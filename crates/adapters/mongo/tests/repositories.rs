@@ -509,6 +509,41 @@ async fn cities_for_a_postal_code_list_each_caregivers_city() {
 }
 
 #[tokio::test]
+async fn numeric_legacy_postal_codes_are_found_by_search_and_the_city_lookup() {
+    let db = TestDb::new().await;
+    let legacy = |raw: &str, postal_code: Bson, name: &str, city: &str| {
+        let oid = bson::oid::ObjectId::parse_str(raw).unwrap();
+        doc! { "_id": oid, "email": format!("{raw}@example.org"), "postalCode": postal_code, "name": name, "city": city }
+    };
+    db.raw("caregivers")
+        .insert_many([
+            legacy("6600000000000000000000c1", Bson::Int32(50667), "Int32 Kita", "Köln"),
+            legacy("6600000000000000000000c2", Bson::Int64(10115), "Int64 Kita", "Berlin"),
+            legacy("6600000000000000000000c3", Bson::String("50667".into()), "Text Kita", "Köln"),
+            legacy("6600000000000000000000c4", Bson::Int32(1067), "Dresden Kita", "Dresden"),
+        ])
+        .await
+        .unwrap();
+    let repo = db.store.caregivers();
+    let search = |postal_code: &str| {
+        let repo = repo.clone();
+        let filter = CaregiverFilter { postal_code: Some(postal_code.into()), ..Default::default() };
+        async move {
+            let mut found = names(&repo.search(&filter).await.unwrap());
+            found.sort();
+            found
+        }
+    };
+    assert_eq!(search("50667").await, ["Int32 Kita", "Text Kita"]);
+    assert_eq!(search("10115").await, ["Int64 Kita"]);
+    assert_eq!(search("01067").await, ["Dresden Kita"], "a number lost the leading zero");
+    assert!(search("5066").await.is_empty());
+    assert!(search("50667 ").await.is_empty());
+    assert_eq!(repo.cities_for_postal_code("10115").await.unwrap(), ["Berlin"]);
+    assert_eq!(repo.cities_for_postal_code("50667").await.unwrap(), ["Köln", "Köln"]);
+}
+
+#[tokio::test]
 async fn profiles_are_found_by_current_and_legacy_path() {
     let db = TestDb::with_fixtures().await;
     let repo = db.store.caregivers();
