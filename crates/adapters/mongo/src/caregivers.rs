@@ -137,7 +137,7 @@ impl CaregiverRepository for MongoCaregiverRepository {
     #[tracing::instrument(skip_all, fields(user_id = %caregiver.id))]
     async fn insert(&self, caregiver: &Caregiver) -> Result<(), RepoError> {
         let now = Utc::now();
-        let mut doc = caregiver_changes(caregiver).into_insert(oid(&caregiver.id)?);
+        let mut doc = caregiver_changes(caregiver, Utc::now().date_naive()).into_insert(oid(&caregiver.id)?);
         doc.insert(REVISION, revision_bson(caregiver.revision));
         if caregiver.created_at.is_none() {
             doc.insert("createdAt", date(now));
@@ -213,7 +213,7 @@ impl CaregiverRepository for MongoCaregiverRepository {
 
     #[tracing::instrument(skip_all, fields(user_id = %caregiver.id))]
     async fn update(&self, caregiver: &Caregiver) -> Result<bool, RepoError> {
-        let mut changes = caregiver_changes(caregiver);
+        let mut changes = caregiver_changes(caregiver, Utc::now().date_naive());
         changes.set_updated_at(Utc::now());
         changes.set_revision(caregiver.revision + 1);
         let id = oid(&caregiver.id)?;

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use bson::oid::ObjectId;
 use bson::{Bson, Document, doc};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use domain::dates::whole_years;
 use domain::{
     Caregiver, CaregiverDetails, CaregiverFiles, Child, ContractDocument, FileRef, Gender, Match, Opaque, Parent,
     PasswordHash, TimeSlot, UserId,
@@ -538,8 +539,10 @@ pub(crate) fn caregiver_from_doc(doc: &Document) -> Option<Caregiver> {
     })
 }
 
-/// Every field of a caregiver the service knows, as `$set`/`$unset` parts.
-pub(crate) fn caregiver_changes(cg: &Caregiver) -> Changes {
+/// Every field of a caregiver the service knows, as `$set`/`$unset` parts. `age` (whole years
+/// on `today`) is derived from `birthDate` for the legacy backend, which reads it instead of the
+/// birth date; without a birth date it is removed, so it can never go stale.
+pub(crate) fn caregiver_changes(cg: &Caregiver, today: NaiveDate) -> Changes {
     let mut c = Changes::default();
     let d = &cg.details;
     let f = &cg.files;
@@ -557,6 +560,7 @@ pub(crate) fn caregiver_changes(cg: &Caregiver) -> Changes {
     c.set("availableSpots", int(d.available_spots));
     c.opt("childrenCount", d.children_count.map(int));
     c.opt("birthDate", d.birth_date.map(date));
+    c.opt("age", d.birth_date.map(|b| int(i64::from(whole_years(b.date_naive(), today)))));
     c.opt("caregiverSince", d.caregiver_since.map(date));
     c.opt("maxChildAge", d.max_child_age.map(int));
     c.set("hasAvailability", d.has_availability);

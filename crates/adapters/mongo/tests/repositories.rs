@@ -333,6 +333,35 @@ async fn a_full_caregiver_and_parent_survive_a_round_trip() {
 }
 
 #[tokio::test]
+async fn writing_a_caregiver_stores_the_age_derived_from_the_birth_date_and_removes_it_without_one() {
+    let db = TestDb::new().await;
+    let repo = db.store.caregivers();
+    let mut caregiver = full_caregiver("6600000000000000000000c1", "erika@example.org", "erika");
+    let today = Utc::now().date_naive();
+    let born = at(1980, 1, 31);
+    let expected = i32::try_from(domain::dates::whole_years(born.date_naive(), today)).unwrap();
+    repo.insert(&caregiver).await.unwrap();
+    let raw = db.raw_doc("caregivers", caregiver.id.as_str()).await;
+    assert_eq!(raw.get("age"), Some(&Bson::Int32(expected)), "{raw:?}");
+
+    // A stale stored age is corrected by the next update.
+    let oid = bson::oid::ObjectId::parse_str(caregiver.id.as_str()).unwrap();
+    db.raw("caregivers").update_one(doc! { "_id": oid }, doc! { "$set": { "age": 7 } }).await.unwrap();
+    caregiver.details.birth_date = Some(at(2000, 1, 1));
+    assert!(repo.update(&caregiver).await.unwrap());
+    let raw = db.raw_doc("caregivers", caregiver.id.as_str()).await;
+    let expected = i32::try_from(domain::dates::whole_years(at(2000, 1, 1).date_naive(), today)).unwrap();
+    assert_eq!(raw.get("age"), Some(&Bson::Int32(expected)));
+
+    caregiver.revision += 1;
+    caregiver.details.birth_date = None;
+    assert!(repo.update(&caregiver).await.unwrap());
+    let raw = db.raw_doc("caregivers", caregiver.id.as_str()).await;
+    assert_eq!(raw.get("age"), None, "no birth date, no age");
+    assert_eq!(raw.get("birthDate"), None);
+}
+
+#[tokio::test]
 async fn update_keeps_unknown_legacy_fields_and_writes_dates_and_string_references() {
     let db = TestDb::with_fixtures().await;
     db.raw("caregivers")
@@ -352,7 +381,8 @@ async fn update_keeps_unknown_legacy_fields_and_writes_dates_and_string_referenc
 
     let raw = db.raw_doc("caregivers", SABINE).await;
     assert_eq!(raw.get_document("legacyExtra").unwrap().get_str("keep").unwrap(), "me");
-    assert_eq!(raw.get("age"), Some(&Bson::Int32(41)), "unknown legacy field untouched");
+    let age = domain::dates::whole_years(sabine.details.birth_date.unwrap().date_naive(), Utc::now().date_naive());
+    assert_eq!(raw.get("age"), Some(&Bson::Int32(i32::try_from(age).unwrap())), "age follows the birth date");
     assert!(raw.get("bio").is_none(), "None fields are unset");
     assert_eq!(raw.get_str("phone").unwrap(), "0221 999");
     let Some(Bson::DateTime(updated)) = raw.get("updatedAt") else { panic!("updatedAt is not a BSON date") };
