@@ -159,3 +159,41 @@ async fn a_configured_but_missing_invoice_key_answers_404() {
     assert_eq!(a.status, StatusCode::NOT_FOUND);
     assert_eq!(a.message(), "Die Quittung ist derzeit nicht verfügbar.");
 }
+
+#[tokio::test]
+async fn errors_turned_into_json_still_carry_the_cors_headers_of_an_allowed_origin() {
+    let app =
+        spawn_app_with(Storage::Local, &[("HTTP_BODY_LIMIT_BYTES", "200000"), ("FILE_UPLOAD_MAX_BYTES", "100000")])
+            .await;
+    let origin = "https://www.wimmel-welt.de";
+    let too_large = app
+        .request(Method::POST, "/api/parents")
+        .header("Origin", origin)
+        .json(&json!({"profileImage": "A".repeat(300_000)}))
+        .send()
+        .await
+        .unwrap();
+    let malformed = app
+        .request(Method::POST, "/api/auth/login")
+        .header("Origin", origin)
+        .header("content-type", "application/json")
+        .body("{\"identifier\": ")
+        .send()
+        .await
+        .unwrap();
+    let unknown = app.request(Method::GET, "/api/does-not-exist").header("Origin", origin).send().await.unwrap();
+    let wrong_method = app.request(Method::GET, "/api/auth/login").header("Origin", origin).send().await.unwrap();
+    for (res, status) in [
+        (too_large, StatusCode::PAYLOAD_TOO_LARGE),
+        (malformed, StatusCode::BAD_REQUEST),
+        (unknown, StatusCode::NOT_FOUND),
+        (wrong_method, StatusCode::NOT_FOUND),
+    ] {
+        assert_eq!(res.status(), status);
+        assert_eq!(res.headers()["access-control-allow-origin"], origin, "{status}");
+        assert_eq!(res.headers()["content-type"], "application/json; charset=utf-8", "{status}");
+        assert!(res.headers().get("allow").is_none(), "{status}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert!(body["message"].is_string(), "{status}");
+    }
+}

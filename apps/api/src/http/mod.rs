@@ -82,7 +82,8 @@ pub async fn edge_guard(
 }
 
 /// Sets `charset=utf-8` on JSON responses. Safety net: any error response that is not JSON yet (extractor errors such as an oversized
-/// body, a malformed path, a wrong method) is answered as JSON with a German message.
+/// body, a malformed path, a wrong method) is answered as JSON with a German message, keeping the
+/// CORS headers the inner layers set.
 pub async fn json_errors(
     req: ServiceRequest,
     next: Next<impl actix_web::body::MessageBody + 'static>,
@@ -109,8 +110,15 @@ pub async fn json_errors(
         _ => ("internal", msg::INTERNAL),
     };
     let status = if status.as_u16() == 405 { actix_web::http::StatusCode::NOT_FOUND } else { status };
-    let (req, _) = res.into_parts();
-    let json = ApiError::new(status, code, message).error_response();
+    let (req, original) = res.into_parts();
+    let mut json = ApiError::new(status, code, message).error_response();
+    // Keep what the inner layers added (CORS headers above all: without them a browser cannot
+    // read the error), except what described the replaced body and `Allow` of a 405 turned 404.
+    for (name, value) in original.headers() {
+        if !name.as_str().starts_with("content-") && name != header::ALLOW {
+            json.headers_mut().append(name.clone(), value.clone());
+        }
+    }
     Ok(ServiceResponse::new(req, json).map_into_left_body())
 }
 
