@@ -197,3 +197,41 @@ async fn errors_turned_into_json_still_carry_the_cors_headers_of_an_allowed_orig
         assert!(body["message"].is_string(), "{status}");
     }
 }
+
+#[tokio::test]
+async fn cors_preflight_advertises_only_the_methods_the_api_uses() {
+    let app = spawn_app().await;
+    let preflight = app
+        .request(Method::OPTIONS, "/api/caregivers/1")
+        .header("Origin", "https://www.wimmel-welt.de")
+        .header("Access-Control-Request-Method", "PATCH")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    let methods = preflight.headers()["access-control-allow-methods"].to_str().unwrap().to_owned();
+    let mut advertised: Vec<&str> = methods.split(',').map(str::trim).collect();
+    advertised.sort_unstable();
+    assert_eq!(advertised, ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]);
+    let trace = app
+        .request(Method::OPTIONS, "/api/caregivers")
+        .header("Origin", "https://www.wimmel-welt.de")
+        .header("Access-Control-Request-Method", "TRACE")
+        .send()
+        .await
+        .unwrap();
+    assert!(trace.status().is_client_error(), "{}", trace.status());
+    assert!(trace.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn cors_refuses_localhost_origins_whose_port_cannot_exist() {
+    let app = spawn_app().await;
+    for origin in ["http://localhost:99999", "http://127.0.0.1:65536", "http://localhost:0"] {
+        let res = app.request(Method::GET, "/health").header("Origin", origin).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{origin}");
+        assert!(res.headers().get("access-control-allow-origin").is_none(), "{origin}");
+    }
+    let fine = app.request(Method::GET, "/health").header("Origin", "http://localhost:65535").send().await.unwrap();
+    assert_eq!(fine.status(), StatusCode::OK);
+}

@@ -19,6 +19,9 @@ use crate::config::Config;
 use crate::http::state::{AppState, ServiceInfo};
 use crate::http::{HostRedirect, OriginPolicy, edge_guard, json_errors, not_found, routes};
 
+/// The methods the API answers; preflights advertise no others (never TRACE or CONNECT).
+pub const CORS_METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
 /// A built, not yet running, application.
 pub struct Application {
     port: u16,
@@ -168,7 +171,7 @@ impl Application {
             let origins = origins.clone();
             let cors = actix_cors::Cors::default()
                 .allowed_origin_fn(move |origin, _| origin.to_str().is_ok_and(|o| origins.allows(o)))
-                .allow_any_method()
+                .allowed_methods(CORS_METHODS)
                 .allow_any_header()
                 .expose_headers(["Content-Disposition", "Content-Range", "ETag", "Retry-After"])
                 .max_age(3600);

@@ -34,10 +34,7 @@ impl OriginPolicy {
         if self.allow_localhost {
             for host in ["http://localhost", "http://127.0.0.1"] {
                 if let Some(rest) = origin.strip_prefix(host)
-                    && (rest.is_empty()
-                        || rest
-                            .strip_prefix(':')
-                            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())))
+                    && (rest.is_empty() || rest.strip_prefix(':').is_some_and(is_port))
                 {
                     return true;
                 }
@@ -45,6 +42,12 @@ impl OriginPolicy {
         }
         false
     }
+}
+
+/// A port as browsers serialize it in an origin: 1–65535 in plain decimal digits (no sign, no
+/// leading zero).
+fn is_port(p: &str) -> bool {
+    !p.starts_with('0') && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok_and(|n| n > 0)
 }
 
 /// The legacy redirect of the bare host to the canonical site.
@@ -125,4 +128,47 @@ pub async fn json_errors(
 /// Unknown routes: 404 JSON.
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::not_found(msg::NOT_FOUND))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn local_dev() -> OriginPolicy {
+        OriginPolicy { allowed: vec!["https://www.wimmel-welt.de".into()], allow_localhost: true }
+    }
+
+    #[test]
+    fn localhost_origins_with_a_valid_port_are_allowed_in_development() {
+        let p = local_dev();
+        for o in ["http://localhost", "http://localhost:1", "http://localhost:5173", "http://127.0.0.1:65535"] {
+            assert!(p.allows(o), "{o}");
+        }
+    }
+
+    #[test]
+    fn localhost_origins_with_an_impossible_port_are_refused() {
+        let p = local_dev();
+        for o in [
+            "http://localhost:99999",
+            "http://localhost:65536",
+            "http://localhost:0",
+            "http://localhost:080",
+            "http://localhost:+80",
+            "http://localhost:",
+            "http://localhost:80a",
+            "http://localhost.evil.example",
+            "https://localhost:3000",
+        ] {
+            assert!(!p.allows(o), "{o}");
+        }
+    }
+
+    #[test]
+    fn configured_origins_are_allowed_and_localhost_only_when_enabled() {
+        let p = OriginPolicy { allow_localhost: false, ..local_dev() };
+        assert!(p.allows("https://www.wimmel-welt.de"));
+        assert!(p.allows("https://WWW.wimmel-welt.de/"));
+        assert!(!p.allows("http://localhost:3000"));
+    }
 }
