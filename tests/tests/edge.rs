@@ -235,3 +235,26 @@ async fn cors_refuses_localhost_origins_whose_port_cannot_exist() {
     let fine = app.request(Method::GET, "/health").header("Origin", "http://localhost:65535").send().await.unwrap();
     assert_eq!(fine.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn head_works_wherever_get_does_and_unknown_routes_stay_404_json() {
+    let app = spawn_app().await;
+    for path in ["/health", "/readiness", "/api/health", "/api/caregivers", "/api/caregivers/locations"] {
+        let get = app.get(path, None).await;
+        assert_eq!(get.status, StatusCode::OK, "{path}");
+        let head = app.request(Method::HEAD, path).send().await.unwrap();
+        assert_eq!(head.status(), StatusCode::OK, "{path}");
+        assert_eq!(head.headers()["content-type"], "application/json; charset=utf-8", "{path}");
+        if path != "/api/health" {
+            // (the health answer holds latencies, so its length may differ between two calls)
+            assert_eq!(head.headers()["content-length"], get.bytes.len().to_string().as_str(), "{path}");
+        }
+        assert!(head.bytes().await.unwrap().is_empty(), "{path}");
+    }
+    for path in ["/api/does-not-exist", "/nope", "/api/auth/login"] {
+        let head = app.request(Method::HEAD, path).send().await.unwrap();
+        assert_eq!(head.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(head.headers()["content-type"], "application/json; charset=utf-8", "{path}");
+        assert!(head.bytes().await.unwrap().is_empty(), "{path}");
+    }
+}

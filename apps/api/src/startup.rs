@@ -16,6 +16,7 @@ use ports::{
 use secrecy::ExposeSecret as _;
 
 use crate::config::Config;
+use crate::http::head::head_as_get;
 use crate::http::state::{AppState, ServiceInfo};
 use crate::http::{HostRedirect, OriginPolicy, edge_guard, json_errors, not_found, routes};
 
@@ -181,8 +182,11 @@ impl Application {
                 .app_data(redirect_data.clone())
                 .app_data(web::PayloadConfig::new(body_limit))
                 .app_data(web::JsonConfig::default().limit(body_limit))
+                // Inner to outer: CORS, JSON errors (keeping CORS headers), HEAD as GET (sees the
+                // final body), access log, origin guard and redirect.
                 .wrap(cors)
                 .wrap(middleware::from_fn(json_errors))
+                .wrap(middleware::from_fn(head_as_get))
                 .wrap(tracing_actix_web::TracingLogger::<crate::http::access_log::AccessLog>::new())
                 .wrap(middleware::from_fn(edge_guard))
                 .configure(routes::configure)

@@ -3,6 +3,7 @@
 pub mod access_log;
 pub mod auth;
 pub mod error;
+pub mod head;
 pub mod lenient;
 pub mod routes;
 pub mod state;

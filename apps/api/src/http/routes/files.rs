@@ -1,7 +1,7 @@
 //! Stored files: `/api/files/<key>`, legacy `/uploads/<key>`, and the membership receipt.
 
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, get, web};
 use application::files::{FileAccess, is_private};
 use chrono::{DateTime, Utc};
@@ -93,10 +93,6 @@ fn respond(req: &HttpRequest, blob: Blob, private: bool, disposition: Option<&st
     if let Some(d) = disposition {
         b.insert_header((header::CONTENT_DISPOSITION, d.to_owned()));
     }
-    if req.method() == Method::HEAD {
-        b.no_chunking(len);
-        return b.finish();
-    }
     b.no_chunking(len).streaming(blob.body)
 }
 
@@ -153,9 +149,7 @@ async fn empty_key() -> Result<HttpResponse, ApiError> {
 
 /// `/uploads/*` at the root.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/uploads/", web::get().to(empty_key))
-        .route("/uploads/{key:.+}", web::get().to(upload_file))
-        .route("/uploads/{key:.+}", web::head().to(upload_file));
+    cfg.route("/uploads/", web::get().to(empty_key)).route("/uploads/{key:.+}", web::get().to(upload_file));
 }
 
 /// `/files/*` and `/documents/*` inside `/api`.
@@ -163,6 +157,5 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     cfg.route("/files", web::get().to(empty_key))
         .route("/files/", web::get().to(empty_key))
         .route("/files/{key:.+}", web::get().to(api_file))
-        .route("/files/{key:.+}", web::head().to(api_file))
         .service(membership_invoice);
 }
