@@ -2,12 +2,12 @@
 //! conditional requests (RFC 9110).
 #![allow(clippy::unwrap_used)]
 
-use e2e_tests::{TestApp, png_bytes, spawn_app};
+use e2e_tests::{Storage, TestApp, png_bytes, spawn_app_with};
 use reqwest::{Method, StatusCode};
 
 /// Registers a parent with the test PNG and returns the app and both URL forms of the image.
-async fn app_with_a_stored_png() -> (TestApp, Vec<String>) {
-    let app = spawn_app().await;
+async fn app_with_a_stored_png(storage: Storage) -> (TestApp, Vec<String>) {
+    let app = spawn_app_with(storage, &[]).await;
     let (id, token) = app.register_parent("bild@example.org", "passwort-123").await;
     let me = app.get(&format!("/api/parents/{id}"), Some(&token)).await;
     let key = me.body["profileImageUrl"]["key"].as_str().unwrap().to_owned();
@@ -21,24 +21,63 @@ fn header<'a>(res: &'a reqwest::Response, name: &str) -> &'a str {
 
 #[tokio::test]
 async fn head_of_a_file_answers_the_real_length_and_the_headers_of_get_without_a_body() {
-    let (app, urls) = app_with_a_stored_png().await;
-    let size = png_bytes().len().to_string();
-    for url in &urls {
-        let get = app.request(Method::GET, url).send().await.unwrap();
-        // Twice on the same connection: a wrongly framed HEAD answer would garble the second.
-        for _ in 0..2 {
-            let head = app.request(Method::HEAD, url).send().await.unwrap();
-            assert_eq!(head.status(), StatusCode::OK, "{url}");
-            assert_eq!(header(&head, "content-length"), size, "{url}");
-            for name in ["content-type", "etag", "last-modified", "accept-ranges", "cache-control"] {
-                assert!(!header(&get, name).is_empty(), "{url}: GET has {name}");
-                assert_eq!(header(&head, name), header(&get, name), "{url}: {name}");
+    for storage in [Storage::Local, Storage::S3] {
+        let (app, urls) = app_with_a_stored_png(storage).await;
+        let size = png_bytes().len().to_string();
+        for url in &urls {
+            let get = app.request(Method::GET, url).send().await.unwrap();
+            // Twice on the same connection: a wrongly framed HEAD answer would garble the second.
+            for _ in 0..2 {
+                let head = app.request(Method::HEAD, url).send().await.unwrap();
+                assert_eq!(head.status(), StatusCode::OK, "{url}");
+                assert_eq!(header(&head, "content-length"), size, "{url}");
+                for name in ["content-type", "etag", "last-modified", "accept-ranges", "cache-control"] {
+                    assert!(!header(&get, name).is_empty(), "{url}: GET has {name}");
+                    assert_eq!(header(&head, name), header(&get, name), "{url}: {name}");
+                }
+                assert!(head.bytes().await.unwrap().is_empty(), "{url}");
             }
-            assert!(head.bytes().await.unwrap().is_empty(), "{url}");
+            let part = app.request(Method::HEAD, url).header("Range", "bytes=0-3").send().await.unwrap();
+            assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT, "{url}");
+            assert_eq!(header(&part, "content-length"), "4", "{url}");
+            assert_eq!(header(&part, "content-range"), format!("bytes 0-3/{size}"), "{url}");
         }
-        let part = app.request(Method::HEAD, url).header("Range", "bytes=0-3").send().await.unwrap();
-        assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT, "{url}");
-        assert_eq!(header(&part, "content-length"), "4", "{url}");
-        assert_eq!(header(&part, "content-range"), format!("bytes 0-3/{size}"), "{url}");
+    }
+}
+
+/// Sends a GET of `url` with the given headers.
+async fn get(app: &TestApp, url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    headers.iter().fold(app.request(Method::GET, url), |r, &(k, v)| r.header(k, v)).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_range_ending_beyond_u64_is_cut_to_the_file_and_one_starting_beyond_it_gets_416() {
+    let size = png_bytes().len();
+    for storage in [Storage::Local, Storage::S3] {
+        let (app, urls) = app_with_a_stored_png(storage).await;
+        for url in &urls {
+            for (range, first) in
+                [("bytes=0-99999999999999999999", 0), ("bytes=-99999999999999999999", 0), ("bytes=2-", 2)]
+            {
+                let part = get(&app, url, &[("Range", range)]).await;
+                assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT, "{storage:?} {url} {range}");
+                assert_eq!(header(&part, "content-range"), format!("bytes {first}-{}/{size}", size - 1), "{range}");
+                assert_eq!(header(&part, "content-length"), (size - first).to_string(), "{range}");
+                assert_eq!(part.bytes().await.unwrap().as_ref(), &png_bytes()[first..], "{range}");
+            }
+            let at_end = format!("bytes={size}-");
+            for range in [
+                at_end.as_str(),
+                "bytes=99999999999999999999-",
+                "bytes=99999999999999999999-99999999999999999999",
+                "bytes=-0",
+            ] {
+                let outside = get(&app, url, &[("Range", range)]).await;
+                assert_eq!(outside.status(), StatusCode::RANGE_NOT_SATISFIABLE, "{storage:?} {url} {range}");
+                assert_eq!(header(&outside, "content-range"), format!("bytes */{size}"), "{range}");
+                let body: serde_json::Value = outside.json().await.unwrap();
+                assert!(body["message"].is_string());
+            }
+        }
     }
 }

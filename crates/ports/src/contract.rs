@@ -123,6 +123,8 @@ async fn ranges_return_exactly_the_requested_bytes(store: &dyn BlobStore, key: &
         (ByteRange::From(0), (0, 99)),
         (ByteRange::Suffix(10), (90, 99)),
         (ByteRange::Suffix(500), (0, 99)),
+        (ByteRange::FromTo(0, u64::MAX), (0, 99)),
+        (ByteRange::Suffix(u64::MAX), (0, 99)),
     ];
     for (requested, (first, last)) in cases {
         let (meta, range, body) = get(store, key, Some(requested)).await;
@@ -132,9 +134,13 @@ async fn ranges_return_exactly_the_requested_bytes(store: &dyn BlobStore, key: &
         assert_eq!(meta.content_type, "application/octet-stream", "{requested:?}: content type");
     }
 
-    for unsatisfiable in
-        [ByteRange::From(100), ByteRange::FromTo(150, 160), ByteRange::FromTo(5, 2), ByteRange::Suffix(0)]
-    {
+    for unsatisfiable in [
+        ByteRange::From(100),
+        ByteRange::FromTo(150, 160),
+        ByteRange::FromTo(5, 2),
+        ByteRange::Suffix(0),
+        ByteRange::From(u64::MAX),
+    ] {
         match store.get(key, Some(unsatisfiable)).await {
             Err(BlobError::RangeNotSatisfiable { size }) => {
                 assert_eq!(size, 100, "{unsatisfiable:?}: RangeNotSatisfiable carries the file size");

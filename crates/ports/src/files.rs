@@ -116,5 +116,8 @@ mod tests {
         assert_eq!(ByteRange::FromTo(5, 2).resolve(100), None);
         assert_eq!(ByteRange::Suffix(0).resolve(100), None);
         assert_eq!(ByteRange::From(0).resolve(0), None);
+        assert_eq!(ByteRange::FromTo(0, u64::MAX).resolve(70), Some((0, 69)));
+        assert_eq!(ByteRange::Suffix(u64::MAX).resolve(70), Some((0, 69)));
+        assert_eq!(ByteRange::From(u64::MAX).resolve(70), None);
     }
 }

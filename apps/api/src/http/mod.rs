@@ -2,6 +2,7 @@
 
 pub mod access_log;
 pub mod auth;
+pub mod conditional;
 pub mod error;
 pub mod head;
 pub mod lenient;

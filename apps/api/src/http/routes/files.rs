@@ -6,34 +6,16 @@ use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, get, web};
 use application::files::{FileAccess, is_private};
 use chrono::{DateTime, Utc};
 use percent_encoding::percent_decode_str;
-use ports::{Blob, ByteRange};
+use ports::Blob;
 use serde::Deserialize;
 
+use crate::http::conditional;
 use crate::http::error::{ApiError, msg};
 use crate::http::state::AppState;
 
 /// The receipt shipped with the service, used when no storage key is configured.
 const SHIPPED_INVOICE: &[u8] = include_bytes!("../../../assets/Kleine-Welt-Mitgliedsbeitrag.pdf");
 const INVOICE_NAME: &str = "Kleine-Welt-Mitgliedsbeitrag.pdf";
-
-/// Parses a single `bytes=` range; multiple ranges or other units are ignored (full content).
-fn parse_range(req: &HttpRequest) -> Option<ByteRange> {
-    let v = req.headers().get(header::RANGE)?.to_str().ok()?.trim();
-    let spec = v.strip_prefix("bytes=")?.trim();
-    if spec.contains(',') {
-        return None;
-    }
-    let (a, b) = spec.split_once('-')?;
-    match (a.trim(), b.trim()) {
-        ("", n) => n.parse().ok().map(ByteRange::Suffix),
-        (a, "") => a.parse().ok().map(ByteRange::From),
-        // A last position before the first makes the header invalid: ignored (RFC 9110 14.2).
-        (a, b) => {
-            let (a, b) = (a.parse().ok()?, b.parse().ok()?);
-            (a <= b).then_some(ByteRange::FromTo(a, b))
-        }
-    }
-}
 
 #[derive(Debug, Deserialize)]
 struct AccessParams {
@@ -103,7 +85,7 @@ async fn serve(req: HttpRequest, state: web::Data<AppState>, prefix: &str) -> Re
     let access = web::Query::<AccessParams>::from_query(req.query_string())
         .ok()
         .and_then(|q| Some(FileAccess { expires: q.expires?, signature: q.signature.clone()? }));
-    let range = parse_range(&req);
+    let range = conditional::requested_range(&req);
     let now = Utc::now();
     let blob = match state.files.open(&key, range, access.as_ref(), now).await {
         Err(application::FileError::RangeNotSatisfiable { size }) => {
