@@ -51,6 +51,57 @@ async fn get(app: &TestApp, url: &str, headers: &[(&str, &str)]) -> reqwest::Res
 }
 
 #[tokio::test]
+async fn if_range_sends_the_part_only_for_the_current_etag_or_date_and_otherwise_the_whole_file() {
+    for storage in [Storage::Local, Storage::S3] {
+        let (app, urls) = app_with_a_stored_png(storage).await;
+        for url in &urls {
+            let full = get(&app, url, &[]).await;
+            let (etag, date) = (header(&full, "etag").to_owned(), header(&full, "last-modified").to_owned());
+            for current in [etag.as_str(), date.as_str()] {
+                let part = get(&app, url, &[("Range", "bytes=0-3"), ("If-Range", current)]).await;
+                assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT, "{storage:?} {url} If-Range {current}");
+                assert_eq!(part.bytes().await.unwrap().as_ref(), &png_bytes()[..4]);
+            }
+            let weak = format!("W/{etag}");
+            for stale in ["\"not-the-etag\"", weak.as_str(), "Sat, 01 Jan 2000 00:00:00 GMT", "nonsense"] {
+                let whole = get(&app, url, &[("Range", "bytes=0-3"), ("If-Range", stale)]).await;
+                assert_eq!(whole.status(), StatusCode::OK, "{storage:?} {url} If-Range {stale}");
+                assert!(whole.headers().get("content-range").is_none());
+                assert_eq!(whole.bytes().await.unwrap().as_ref(), png_bytes().as_slice());
+            }
+            // A stale If-Range also overrides a range that could not be served.
+            let whole = get(&app, url, &[("Range", "bytes=9999-"), ("If-Range", "\"not-the-etag\"")]).await;
+            assert_eq!(whole.status(), StatusCode::OK, "{storage:?} {url}");
+            let outside = get(&app, url, &[("Range", "bytes=9999-"), ("If-Range", &etag)]).await;
+            assert_eq!(outside.status(), StatusCode::RANGE_NOT_SATISFIABLE, "{storage:?} {url}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn if_none_match_compares_weakly_accepts_lists_and_a_star_and_wins_over_a_range() {
+    for storage in [Storage::Local, Storage::S3] {
+        let (app, urls) = app_with_a_stored_png(storage).await;
+        for url in &urls {
+            let etag = header(&get(&app, url, &[]).await, "etag").to_owned();
+            let (weak, list) = (format!("W/{etag}"), format!("\"other\", W/\"x\", {etag}"));
+            for tags in [etag.as_str(), weak.as_str(), list.as_str(), "*"] {
+                let cached = get(&app, url, &[("If-None-Match", tags)]).await;
+                assert_eq!(cached.status(), StatusCode::NOT_MODIFIED, "{storage:?} {url} If-None-Match {tags}");
+                assert_eq!(header(&cached, "etag"), etag);
+                assert!(cached.bytes().await.unwrap().is_empty());
+            }
+            let changed = get(&app, url, &[("If-None-Match", "\"other\", W/\"x\"")]).await;
+            assert_eq!(changed.status(), StatusCode::OK, "{storage:?} {url}");
+            for range in ["bytes=0-3", "bytes=9999-"] {
+                let cached = get(&app, url, &[("If-None-Match", &weak), ("Range", range)]).await;
+                assert_eq!(cached.status(), StatusCode::NOT_MODIFIED, "{storage:?} {url} {range}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_range_ending_beyond_u64_is_cut_to_the_file_and_one_starting_beyond_it_gets_416() {
     let size = png_bytes().len();
     for storage in [Storage::Local, Storage::S3] {

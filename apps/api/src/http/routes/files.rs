@@ -27,19 +27,6 @@ fn http_date(d: &DateTime<Utc>) -> String {
     d.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
-fn not_modified(req: &HttpRequest, etag: Option<&str>, last_modified: Option<&DateTime<Utc>>) -> bool {
-    if let Some(inm) = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
-        return etag.is_some_and(|e| inm.split(',').any(|t| t.trim() == e || t.trim() == "*"));
-    }
-    if let (Some(ims), Some(lm)) =
-        (req.headers().get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok()), last_modified)
-        && let Ok(since) = DateTime::parse_from_rfc2822(&ims.replace("GMT", "+0000"))
-    {
-        return lm.timestamp() <= since.timestamp();
-    }
-    false
-}
-
 fn headers(b: &mut HttpResponseBuilder, blob_meta: &ports::BlobMeta, private: bool) {
     b.insert_header((header::ACCEPT_RANGES, "bytes"));
     if let Some(e) = &blob_meta.etag
@@ -57,7 +44,7 @@ fn headers(b: &mut HttpResponseBuilder, blob_meta: &ports::BlobMeta, private: bo
 
 fn respond(req: &HttpRequest, blob: Blob, private: bool, disposition: Option<&str>) -> HttpResponse {
     let meta = blob.meta.clone();
-    if not_modified(req, meta.etag.as_deref(), meta.last_modified.as_ref()) {
+    if conditional::not_modified(req, &meta) {
         let mut b = HttpResponse::NotModified();
         headers(&mut b, &meta, private);
         return b.finish();
@@ -85,17 +72,40 @@ async fn serve(req: HttpRequest, state: web::Data<AppState>, prefix: &str) -> Re
     let access = web::Query::<AccessParams>::from_query(req.query_string())
         .ok()
         .and_then(|q| Some(FileAccess { expires: q.expires?, signature: q.signature.clone()? }));
+    let private = is_private(&key);
     let range = conditional::requested_range(&req);
-    let now = Utc::now();
-    let blob = match state.files.open(&key, range, access.as_ref(), now).await {
-        Err(application::FileError::RangeNotSatisfiable { size }) => {
-            return Ok(HttpResponse::RangeNotSatisfiable()
-                .insert_header((header::CONTENT_RANGE, format!("bytes */{size}")))
-                .json(serde_json::json!({"message": msg::RANGE, "code": "range_not_satisfiable"})));
+    let open = |range| state.files.open(&key, range, access.as_ref(), Utc::now());
+    let blob = match open(range).await {
+        Err(application::FileError::RangeNotSatisfiable { size }) if !conditional::has_validators(&req) => {
+            return Ok(range_not_satisfiable(size));
+        }
+        // Preconditions come before the range (RFC 9110 13.2.2): the whole file decides
+        // between 304, 200 (If-Range not matching) and 416.
+        Err(application::FileError::RangeNotSatisfiable { .. }) => {
+            let whole = open(None).await?;
+            if conditional::not_modified(&req, &whole.meta) || !conditional::range_applies(&req, &whole.meta) {
+                return Ok(respond(&req, whole, private, None));
+            }
+            return Ok(range_not_satisfiable(whole.meta.size));
         }
         other => other?,
     };
-    Ok(respond(&req, blob, is_private(&key), None))
+    // Part of another version than the client has: send it all (rare, costs a second read).
+    let blob = if blob.range.is_some()
+        && !conditional::not_modified(&req, &blob.meta)
+        && !conditional::range_applies(&req, &blob.meta)
+    {
+        open(None).await?
+    } else {
+        blob
+    };
+    Ok(respond(&req, blob, private, None))
+}
+
+fn range_not_satisfiable(size: u64) -> HttpResponse {
+    HttpResponse::RangeNotSatisfiable()
+        .insert_header((header::CONTENT_RANGE, format!("bytes */{size}")))
+        .json(serde_json::json!({"message": msg::RANGE, "code": "range_not_satisfiable"}))
 }
 
 /// `/api/files/<key>`.
