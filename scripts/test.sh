@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: start throw-away MongoDB (SecantusDB) and S3 (moto) servers on free ports, run
 # `cargo test --workspace --all-targets` against them, and always stop them again. The exit code is
-# cargo's. Extra arguments go to `cargo test` (e.g. `scripts/test.sh -- --nocapture`).
+# cargo's. Arguments replace the default selection (e.g. `scripts/test.sh -p e2e-tests --test legacy`,
+# or `scripts/test.sh --workspace -- --nocapture`).
 #
 # Set MONGODB_URI and/or AWS_S3_ENDPOINT (+ AWS credentials) to test against real services; the
 # matching local server is then not started.
@@ -58,9 +59,13 @@ else
 fi
 echo "    AWS_REGION=$AWS_REGION"
 
-echo "==> cargo test --workspace --all-targets $*"
+# Arguments select what to run (`-p e2e-tests --test legacy`); without any, everything runs.
+if (($# == 0)); then
+    set -- --workspace --all-targets
+fi
+echo "==> cargo test $*"
 set +e
-cargo test --workspace --all-targets "$@"
+cargo test "$@"
 rc=$?
 set -e
 echo "==> cargo test exited with $rc"
