@@ -107,6 +107,19 @@ async fn wrongly_typed_required_fields_and_oversized_locations_get_400_and_chang
     let me = app.get("/api/auth/me", Some(&token)).await;
     assert_eq!((me.body["phone"].as_str(), me.body["bio"].as_str()), (Some("0221 1"), None));
     assert!(me.body["location"].is_null());
+    // Sent as JSON text, the same shapes meet the same limits (deep nesting once overflowed the
+    // stack of a worker and took the process down).
+    let deep = format!("{}1{}", "{\"a\":".repeat(120), "}".repeat(120));
+    let a = app.patch(&path, Some(&token), json!({"location": deep})).await;
+    assert_eq!((a.status, a.body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("field_too_long")));
+    let days = Value::Array((0..500).map(|_| json!("Mo")).collect()).to_string();
+    let a = app.patch(&path, Some(&token), json!({"closedDays": days})).await;
+    assert_eq!((a.status, a.body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("too_many_items")));
+    let deep_anonymous = json!({"email": "tief@example.org", "phone": "1", "address": "a", "postalCode": "50667",
+                                "password": "passwort-123", "location": format!("{}1{}", "[".repeat(127), "]".repeat(127))});
+    let a = app.post("/api/caregivers", None, deep_anonymous).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert_eq!(app.get("/health", None).await.status, StatusCode::OK, "the process is still serving");
     // Numbers are fine where text is expected.
     let a = app.patch(&path, Some(&token), json!({"postalCode": 50823, "location": "{\"latitude\": 50.9}"})).await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);

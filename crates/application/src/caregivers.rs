@@ -541,8 +541,11 @@ impl CaregiverService {
         if let Some(p) = password.as_deref().filter(|p| !p.is_empty()) {
             domain::account::check_new_password(p).map_err(|_| ProfileError::WeakPassword)?;
         }
+        // Whether an attempt claimed identifiers: a conflicting attempt leaves its claims for the
+        // next one to settle (see `try_update`).
+        let mut claimed = false;
         for attempt in 1..=MAX_UPDATE_ATTEMPTS {
-            match self.try_update(&id, changes.clone(), file_changes.clone(), password.clone()).await {
+            match self.try_update(&id, changes.clone(), file_changes.clone(), password.clone(), &mut claimed).await {
                 Err(ProfileError::Conflict) => {
                     tracing::info!(attempt, "caregiver changed concurrently during an update");
                 }
@@ -563,6 +566,7 @@ impl CaregiverService {
         changes: CaregiverChanges,
         file_changes: CaregiverFileChanges,
         password: Option<String>,
+        claimed: &mut bool,
     ) -> Result<Caregiver, ProfileError> {
         let mut caregiver = self.caregivers.find_by_id(id).await?.ok_or(ProfileError::NotFound)?;
         let credentials_change = changes.email.is_present() || changes.username.is_present();
@@ -600,9 +604,12 @@ impl CaregiverService {
             }
         }
         caregiver.updated_at = Some(now);
-        if identifiers_change && let Err(e) = self.identifiers.claim(id, &new_identifiers).await {
-            self.files.delete_quietly(staged.0.iter()).await;
-            return Err(e.into());
+        if identifiers_change {
+            if let Err(e) = self.identifiers.claim(id, &new_identifiers).await {
+                self.files.delete_quietly(staged.0.iter()).await;
+                return Err(e.into());
+            }
+            *claimed = true;
         }
         let outcome = self.caregivers.update(&caregiver).await;
         match outcome {
@@ -617,13 +624,16 @@ impl CaregiverService {
             }
             Err(e) => {
                 self.files.delete_quietly(staged.0.iter()).await;
-                if identifiers_change {
+                // After a revision conflict another update of this account may just have claimed
+                // identifiers it is about to store (perhaps the very ones this attempt claimed):
+                // releasing here could strip them. The retry settles the claims instead.
+                if identifiers_change && !matches!(e, RepoError::Conflict) {
                     release_identifiers(&*self.identifiers, id, &old_identifiers).await;
                 }
                 return Err(e.into());
             }
         }
-        if identifiers_change {
+        if identifiers_change || *claimed {
             release_identifiers(&*self.identifiers, id, &new_identifiers).await;
         }
         let still_used = caregiver.files.all();

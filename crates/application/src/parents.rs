@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use domain::account::login_identifiers;
 use domain::{Caller, FileRef, Parent, ParentChanges, ParentRegistration, UserId};
-use ports::{CaregiverRepository, IdentifierRegistry, MatchRepository, ParentRepository, PasswordHasher};
+use ports::{CaregiverRepository, IdentifierRegistry, MatchRepository, ParentRepository, PasswordHasher, RepoError};
 
 use crate::accounts::{Visibility, credentials_taken, release_identifiers};
 use crate::errors::{ProfileError, RegisterError};
@@ -162,8 +162,11 @@ impl ParentService {
         if let Some(p) = password.as_deref().filter(|p| !p.is_empty()) {
             domain::account::check_new_password(p).map_err(|_| ProfileError::WeakPassword)?;
         }
+        // Whether an attempt claimed identifiers: a conflicting attempt leaves its claims for the
+        // next one to settle (see `try_update`).
+        let mut claimed = false;
         for attempt in 1..=MAX_UPDATE_ATTEMPTS {
-            match self.try_update(&id, changes.clone(), image.clone(), password.clone()).await {
+            match self.try_update(&id, changes.clone(), image.clone(), password.clone(), &mut claimed).await {
                 Err(ProfileError::Conflict) => tracing::info!(attempt, "parent changed concurrently during an update"),
                 done => return done,
             }
@@ -182,6 +185,7 @@ impl ParentService {
         changes: ParentChanges,
         image: FileChange,
         password: Option<String>,
+        claimed: &mut bool,
     ) -> Result<Parent, ProfileError> {
         let mut parent = self.parents.find_by_id(id).await?.ok_or(ProfileError::NotFound)?;
         let credentials_change = changes.email.is_present() || changes.username.is_present();
@@ -215,9 +219,12 @@ impl ParentService {
             }
         }
         parent.updated_at = Some(Utc::now());
-        if identifiers_change && let Err(e) = self.identifiers.claim(id, &new_identifiers).await {
-            self.files.delete_quietly(stored.iter()).await;
-            return Err(e.into());
+        if identifiers_change {
+            if let Err(e) = self.identifiers.claim(id, &new_identifiers).await {
+                self.files.delete_quietly(stored.iter()).await;
+                return Err(e.into());
+            }
+            *claimed = true;
         }
         match self.parents.update(&parent).await {
             Ok(true) => parent.revision += 1,
@@ -231,13 +238,16 @@ impl ParentService {
             }
             Err(e) => {
                 self.files.delete_quietly(stored.iter()).await;
-                if identifiers_change {
+                // After a revision conflict another update of this account may just have claimed
+                // identifiers it is about to store (perhaps the very ones this attempt claimed):
+                // releasing here could strip them. The retry settles the claims instead.
+                if identifiers_change && !matches!(e, RepoError::Conflict) {
                     release_identifiers(&*self.identifiers, id, &old_identifiers).await;
                 }
                 return Err(e.into());
             }
         }
-        if identifiers_change {
+        if identifiers_change || *claimed {
             release_identifiers(&*self.identifiers, id, &new_identifiers).await;
         }
         if let Some(old) = old_image
@@ -481,6 +491,41 @@ pub(crate) mod tests {
         let s = service_with(p, local_store(), ids);
         let changes = ParentChanges { email: Patch::Set("JANA@example.org".into()), ..Default::default() };
         s.update(&caller(OWNER), OWNER, changes, FileChange::Keep, None).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_conflicting_attempt_keeps_the_claims_a_concurrent_update_may_rely_on() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        // Attempt 1 claims "jana2" and loses the revision check to a concurrent update that stored
+        // "jana2" itself. Releasing "all but the old identifiers" then would strip the claim the
+        // stored username relies on; instead attempt 2 (no identifier change left) settles them.
+        let mut ids = MockIdentifierRegistry::new();
+        ids.expect_claim().times(1).returning(|_, _| Ok(()));
+        ids.expect_release_except()
+            .withf(|id, keep| id.as_str() == OWNER && keep == ["jana@example.org".to_owned(), "jana2".to_owned()])
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let reads = Arc::new(AtomicUsize::new(0));
+        let mut p = MockParentRepository::new();
+        let r = reads.clone();
+        p.expect_find_by_id().returning(move |_| {
+            let mut stored = parent(OWNER);
+            if r.fetch_add(1, Ordering::SeqCst) > 0 {
+                stored.username = "jana2".into();
+                stored.revision += 1;
+            }
+            Ok(Some(stored))
+        });
+        p.expect_credentials_taken().returning(|_, _, _| Ok(false));
+        let writes = Arc::new(AtomicUsize::new(0));
+        let w = writes.clone();
+        p.expect_update().times(2).returning(move |_| {
+            if w.fetch_add(1, Ordering::SeqCst) == 0 { Err(RepoError::Conflict) } else { Ok(true) }
+        });
+        let s = service_with(p, local_store(), ids);
+        let changes = ParentChanges { username: Patch::Set("jana2".into()), ..Default::default() };
+        let updated = s.update(&caller(OWNER), OWNER, changes, FileChange::Keep, None).await.unwrap();
+        assert_eq!(updated.username, "jana2");
     }
 
     #[tokio::test]

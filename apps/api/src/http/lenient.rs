@@ -50,6 +50,15 @@ pub fn check_limits(body: &Map<String, Value>) -> Result<(), crate::http::error:
             Value::String(s) if !UPLOAD_KEYS.contains(&key) && s.chars().count() > MAX_TEXT_CHARS => {
                 Err(too_long(field))
             }
+            // Lists and objects may also arrive as JSON text (form libraries send them so), and
+            // are read as such further on: they are held to the same limits. Text that does not
+            // parse stays text.
+            Value::String(s) if depth == 0 && s.trim_start().starts_with(['[', '{']) => {
+                match serde_json::from_str::<Value>(s) {
+                    Ok(inner) => check(field, key, &inner, depth),
+                    Err(_) => Ok(()),
+                }
+            }
             Value::Array(items) => {
                 if items.len() > max_items(field) {
                     return Err(ApiError::bad_request(
@@ -325,7 +334,8 @@ impl<'a> Form<'a> {
     pub fn text_or_list(&self, k: &str) -> Patch<String> {
         match self.get(k) {
             Some(Value::Array(items)) => {
-                let parts: Vec<String> = items.iter().filter_map(scalar_text).collect();
+                let parts: Vec<String> =
+                    items.iter().filter(|i| i.is_string() || i.is_number()).filter_map(scalar_text).collect();
                 if parts.is_empty() { Patch::Clear } else { Patch::Set(parts.join(", ")) }
             }
             _ => self.text(k),
@@ -496,6 +506,20 @@ mod tests {
     }
 
     #[test]
+    fn lists_and_objects_sent_as_json_text_are_held_to_the_same_limits() {
+        let deep = format!("{}1{}", "{\"a\":".repeat(120), "}".repeat(120));
+        assert!(check_limits(&form(json!({"location": deep}))).is_err());
+        let wide: Map<String, Value> = (0..150).map(|i| (format!("k{i}"), json!(1))).collect();
+        assert!(check_limits(&form(json!({"location": Value::Object(wide).to_string()}))).is_err());
+        let days = Value::Array((0..500).map(|_| json!("Mo")).collect()).to_string();
+        let err = check_limits(&form(json!({"closedDays": days}))).unwrap_err();
+        assert_eq!(err.code, "too_many_items");
+        let slots = Value::Array((0..51).map(|_| json!({"startTime": "8", "endTime": "9"})).collect()).to_string();
+        assert!(check_limits(&form(json!({"careTimes": slots}))).is_err());
+        assert!(check_limits(&form(json!({"location": "{\"latitude\": 50.9}", "bio": "[nicht json"}))).is_ok());
+    }
+
+    #[test]
     fn required_fields_take_text_and_numbers_but_not_booleans_lists_or_objects() {
         let fields = ["email", "phone", "postalCode"];
         assert!(check_scalar_fields(&form(json!({"phone": "0221", "postalCode": 50667})), &fields).is_ok());
@@ -513,7 +537,7 @@ mod tests {
         let m = form(json!({
             "closedDays": "Mo, Di",
             "location": "{\"latitude\": 1, \"longitude\": 2}",
-            "childrenAges": [3, 4],
+            "childrenAges": [3, "4", null, true],
             "spots": 1e308,
             "bigSpots": "99999999999999999999",
             "birthDate": "2999-01-01",
