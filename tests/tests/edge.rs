@@ -95,7 +95,12 @@ async fn cors_allows_configured_and_local_origins_and_refuses_others_with_403_js
 #[tokio::test]
 async fn cors_outside_development_does_not_allow_localhost() {
     let app = spawn_app_with(Storage::Local, &[("CORS_ALLOW_LOCALHOST", "false")]).await;
-    let bad = app.request(Method::GET, "/health").header("Origin", "http://localhost:3000").send().await.unwrap();
+    let bad = app
+        .request(Method::GET, "/api/caregivers/locations")
+        .header("Origin", "http://localhost:3000")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status(), StatusCode::FORBIDDEN);
 }
 
@@ -222,17 +227,37 @@ async fn cors_preflight_advertises_only_the_methods_the_api_uses() {
         .unwrap();
     assert!(trace.status().is_client_error(), "{}", trace.status());
     assert!(trace.headers().get("access-control-allow-origin").is_none());
+    let body: serde_json::Value = trace.json().await.unwrap();
+    assert_eq!(body["code"], "preflight_refused", "a refused preflight says so, not 'invalid JSON': {body}");
+}
+
+#[tokio::test]
+async fn health_answers_any_origin_and_origin_refusals_vary_by_origin() {
+    let app = spawn_app().await;
+    for path in ["/health", "/readiness", "/api/health"] {
+        let r = app.request(Method::GET, path).header("Origin", "https://evil.example").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+    }
+    let refused = app.request(Method::GET, "/api/caregivers").header("Origin", "https://evil.example").send().await;
+    let refused = refused.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(refused.headers().get("vary").and_then(|v| v.to_str().ok()), Some("Origin"));
 }
 
 #[tokio::test]
 async fn cors_refuses_localhost_origins_whose_port_cannot_exist() {
     let app = spawn_app().await;
     for origin in ["http://localhost:99999", "http://127.0.0.1:65536", "http://localhost:0"] {
-        let res = app.request(Method::GET, "/health").header("Origin", origin).send().await.unwrap();
+        let res = app.request(Method::GET, "/api/caregivers/locations").header("Origin", origin).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::FORBIDDEN, "{origin}");
         assert!(res.headers().get("access-control-allow-origin").is_none(), "{origin}");
     }
-    let fine = app.request(Method::GET, "/health").header("Origin", "http://localhost:65535").send().await.unwrap();
+    let fine = app
+        .request(Method::GET, "/api/caregivers/locations")
+        .header("Origin", "http://localhost:65535")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(fine.status(), StatusCode::OK);
 }
 

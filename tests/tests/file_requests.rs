@@ -41,6 +41,10 @@ async fn head_of_a_file_answers_the_real_length_and_the_headers_of_get_without_a
             assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT, "{url}");
             assert_eq!(header(&part, "content-length"), "4", "{url}");
             assert_eq!(header(&part, "content-range"), format!("bytes 0-3/{size}"), "{url}");
+            let etag = header(&get, "etag").to_owned();
+            let cached = app.request(Method::HEAD, url).header("If-None-Match", &etag).send().await.unwrap();
+            assert_eq!(cached.status(), StatusCode::NOT_MODIFIED, "{url}");
+            assert!(cached.headers().get("content-length").is_none_or(|v| v == size.as_str()), "{url}: 304 length");
         }
     }
 }

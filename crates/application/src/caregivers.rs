@@ -18,7 +18,7 @@ use ports::{
 use crate::accounts::{Visibility, credentials_taken, release_identifiers};
 use crate::errors::{ProfileError, QueryError, RegisterError};
 use crate::files::{FileService, key_from_url};
-use crate::parents::{MAX_UPDATE_ATTEMPTS, Target, forbidden_if_found, owned_id};
+use crate::parents::{MAX_UPDATE_ATTEMPTS, Target, forbidden_if_found, owned_id, pause_before_retry};
 use crate::uploads::{FileChange, UploadData, UploadKind};
 
 /// Storage folders of caregiver files.
@@ -548,6 +548,7 @@ impl CaregiverService {
             match self.try_update(&id, changes.clone(), file_changes.clone(), password.clone(), &mut claimed).await {
                 Err(ProfileError::Conflict) => {
                     tracing::info!(attempt, "caregiver changed concurrently during an update");
+                    pause_before_retry(attempt).await;
                 }
                 done => return done,
             }

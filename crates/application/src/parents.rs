@@ -34,7 +34,16 @@ impl std::fmt::Debug for ParentService {
 
 /// How often a profile update is attempted before giving up with [`ProfileError::Conflict`] when
 /// the profile keeps being changed concurrently.
-pub(crate) const MAX_UPDATE_ATTEMPTS: u32 = 5;
+pub(crate) const MAX_UPDATE_ATTEMPTS: u32 = 8;
+
+/// A short pause before attempt `attempt + 1` of a conflicting update, growing and jittered so
+/// that several requests racing for one profile do not keep colliding in lockstep.
+pub(crate) async fn pause_before_retry(attempt: u32) {
+    let jitter = u64::from(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos()) % 20,
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(attempt) + jitter)).await;
+}
 
 /// Whose account a change names.
 pub(crate) enum Target {
@@ -167,7 +176,10 @@ impl ParentService {
         let mut claimed = false;
         for attempt in 1..=MAX_UPDATE_ATTEMPTS {
             match self.try_update(&id, changes.clone(), image.clone(), password.clone(), &mut claimed).await {
-                Err(ProfileError::Conflict) => tracing::info!(attempt, "parent changed concurrently during an update"),
+                Err(ProfileError::Conflict) => {
+                    tracing::info!(attempt, "parent changed concurrently during an update");
+                    pause_before_retry(attempt).await;
+                }
                 done => return done,
             }
         }

@@ -69,7 +69,10 @@ const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIEN
 /// Decodes and checks an upload: size first (before decoding), then base64, then the real type
 /// from the content's magic bytes against `kind`. The declared type of a data URL is ignored.
 pub fn decode(policy: &UploadPolicy, kind: UploadKind, upload: &UploadData) -> Result<DecodedUpload, UploadError> {
-    let payload = match upload.data.trim().strip_prefix("data:") {
+    let trimmed = upload.data.trim();
+    // The scheme and media type of a data URL are case-insensitive (RFC 2397).
+    let data_url = trimmed.get(..5).filter(|p| p.eq_ignore_ascii_case("data:")).map(|_| &trimmed[5..]);
+    let payload = match data_url {
         Some(rest) => {
             let (meta, data) = rest.split_once(',').ok_or(UploadError::InvalidBase64)?;
             if !meta.to_ascii_lowercase().ends_with(";base64") {
@@ -77,7 +80,7 @@ pub fn decode(policy: &UploadPolicy, kind: UploadKind, upload: &UploadData) -> R
             }
             data
         }
-        None => upload.data.trim(),
+        None => trimmed,
     };
     let compact: String = payload.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     if compact.len() as u64 > policy.max_base64_len() {
@@ -101,15 +104,42 @@ pub fn decode(policy: &UploadPolicy, kind: UploadKind, upload: &UploadData) -> R
     Ok(DecodedUpload { bytes: Bytes::from(bytes), accepted, file_name })
 }
 
-/// Keeps only the last path segment of a client-supplied name and drops control characters.
+/// Longest kept file name, in characters.
+const MAX_FILE_NAME_CHARS: usize = 255;
+
+/// Keeps only the last path segment of a client-supplied name, drops control and bidirectional
+/// formatting characters (`con.png\u{202e}gnp.exe` must not display as `…exe.png`) and shortens
+/// long names in front of their extension.
 fn sanitize_file_name(name: &str) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    last.chars().filter(|c| !c.is_control()).take(255).collect::<String>().trim().to_owned()
+    let bidi = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let clean: String = last.chars().filter(|c| !c.is_control() && !bidi(*c)).collect::<String>().trim().to_owned();
+    if clean.chars().count() <= MAX_FILE_NAME_CHARS {
+        return clean;
+    }
+    let ext = clean.rsplit_once('.').map(|(_, e)| e).filter(|e| !e.is_empty() && e.chars().count() <= 10);
+    match ext {
+        Some(ext) => {
+            let keep = MAX_FILE_NAME_CHARS - ext.chars().count() - 1;
+            format!("{}.{ext}", clean.chars().take(keep).collect::<String>().trim_end())
+        }
+        None => clean.chars().take(MAX_FILE_NAME_CHARS).collect(),
+    }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn file_names_lose_paths_controls_and_bidi_marks_and_keep_their_extension_when_shortened() {
+        assert_eq!(sanitize_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(sanitize_file_name("con.png\u{202e}gnp.exe"), "con.pnggnp.exe");
+        assert_eq!(sanitize_file_name("a\u{0}b\r\n.png"), "ab.png");
+        let long = sanitize_file_name(&format!("{}.png", "x".repeat(5000)));
+        assert_eq!(long.chars().count(), MAX_FILE_NAME_CHARS);
+        assert!(long.ends_with("x.png"), "{long}");
+    }
     use crate::content_type::tests::{compound_file_with, ftyp, zip_with};
 
     /// A real 1×1 PNG.
@@ -149,6 +179,9 @@ pub(crate) mod tests {
         let p = UploadPolicy::default();
         assert_eq!(decode(&p, UploadKind::Image, &up("not base64 at all!!")), Err(UploadError::InvalidBase64));
         assert_eq!(decode(&p, UploadKind::Image, &up("data:image/png,rawtext")), Err(UploadError::InvalidBase64));
+        let upper =
+            decode(&p, UploadKind::Image, &up(&format!("DATA:IMAGE/PNG;BASE64,{PNG_B64}"))).expect("upper case");
+        assert_eq!(upper.accepted.mime_type, "image/png");
         assert_eq!(decode(&p, UploadKind::Image, &up("")), Err(UploadError::InvalidBase64));
     }
 

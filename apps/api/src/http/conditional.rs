@@ -45,7 +45,10 @@ pub fn not_modified(req: &HttpRequest, meta: &BlobMeta) -> bool {
         };
     }
     match (IfModifiedSince::parse(req), meta.last_modified) {
-        (Ok(IfModifiedSince(since)), Some(modified)) => seconds(since).is_some_and(|s| modified.timestamp() <= s),
+        // A date later than the server's clock is invalid and ignored (RFC 9110 13.1.3).
+        (Ok(IfModifiedSince(since)), Some(modified)) => {
+            seconds(since).is_some_and(|s| modified.timestamp() <= s && s <= chrono::Utc::now().timestamp())
+        }
         _ => false,
     }
 }
@@ -146,6 +149,8 @@ mod tests {
         assert!(not_modified(&req(&[("if-modified-since", LAST_MODIFIED)]), &meta()));
         assert!(not_modified(&req(&[("if-modified-since", "Mon, 02 Mar 2026 10:00:00 GMT")]), &meta()));
         assert!(!not_modified(&req(&[("if-modified-since", "Sat, 28 Feb 2026 10:00:00 GMT")]), &meta()));
+        // A date after the server's clock is invalid: ignored.
+        assert!(!not_modified(&req(&[("if-modified-since", "Fri, 04 Dec 2099 00:00:00 GMT")]), &meta()));
         let both = req(&[("if-none-match", "\"other\""), ("if-modified-since", LAST_MODIFIED)]);
         assert!(!not_modified(&both, &meta()));
     }

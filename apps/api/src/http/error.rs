@@ -22,6 +22,9 @@ pub mod msg {
     pub const FORBIDDEN: &str = "Du hast keine Berechtigung für diese Aktion.";
     pub const NOT_FOUND: &str = "Die angeforderte Ressource wurde nicht gefunden.";
     pub const INVALID_JSON: &str = "Die Anfrage enthält kein gültiges JSON.";
+    pub const BAD_REQUEST: &str = "Die Anfrage ist ungültig.";
+    pub const PREFLIGHT_REFUSED: &str =
+        "Diese Methode oder diese Kopfzeilen sind für Anfragen aus dem Browser nicht erlaubt.";
     pub const TOO_LARGE: &str = "Die Anfrage ist zu groß.";
     pub const UNAVAILABLE: &str =
         "Der Dienst ist vorübergehend nicht erreichbar. Bitte versuche es gleich noch einmal.";

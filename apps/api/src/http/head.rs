@@ -27,6 +27,10 @@ pub async fn head_as_get(
             drop(body);
             match size {
                 BodySize::None => BoxBody::new(actix_web::body::None::new()),
+                // A 304 carries no body in GET either: nothing to announce.
+                BodySize::Sized(_) if head.status == actix_web::http::StatusCode::NOT_MODIFIED => {
+                    BoxBody::new(actix_web::body::None::new())
+                }
                 BodySize::Sized(len) => {
                     // actix-http writes a Content-Length header only for bodies of unknown size;
                     // for a sized body it would announce the (empty) replacement's length.

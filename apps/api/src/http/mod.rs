@@ -75,11 +75,17 @@ pub async fn edge_guard(
             return Ok(req.into_response(res).map_into_left_body());
         }
     }
-    if let Some(origin) = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+    // Health checks answer whoever asks (monitors behind browser-like proxies send an Origin).
+    let health = matches!(req.path(), "/health" | "/readiness" | "/api/health");
+    if let Some(origin) = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok())
+        && !health
+    {
         let allowed = req.app_data::<web::Data<OriginPolicy>>().is_some_and(|p| p.allows(origin));
         if !allowed {
             tracing::info!(origin, "request from a disallowed origin refused");
-            let res = ApiError::forbidden(msg::ORIGIN).error_response();
+            let mut res = ApiError::forbidden(msg::ORIGIN).error_response();
+            // The answer depends on the Origin: caches must not hand it to other origins.
+            res.headers_mut().insert(header::VARY, header::HeaderValue::from_static("Origin"));
             return Ok(req.into_response(res).map_into_left_body());
         }
     }
@@ -105,8 +111,11 @@ pub async fn json_errors(
     if status.as_u16() < 400 || is_json {
         return Ok(res.map_into_right_body());
     }
+    let preflight = res.request().method() == actix_web::http::Method::OPTIONS;
     let (code, message) = match status.as_u16() {
-        400 => ("bad_request", msg::INVALID_JSON),
+        // actix-cors refuses a preflight for a method or header the API does not allow with 400.
+        400 if preflight => ("preflight_refused", msg::PREFLIGHT_REFUSED),
+        400 => ("bad_request", msg::BAD_REQUEST),
         401 => ("unauthorized", msg::UNAUTHORIZED),
         403 => ("forbidden", msg::FORBIDDEN),
         404 | 405 => ("not_found", msg::NOT_FOUND),

@@ -7,7 +7,8 @@
 //! Registration claims before it inserts the account and deletion releases after it deleted it,
 //! best effort; a crash in between leaves a claim whose holder has no account. Such a claim is
 //! taken over once it is older than [`STALE_CLAIM_GRACE`] (a younger one may belong to a
-//! registration in progress).
+//! registration in progress). An update that fails or gives up after concurrent changes may leave
+//! a claim its (existing) holder does not use: taken over after [`UNUSED_CLAIM_GRACE`].
 
 use async_trait::async_trait;
 use bson::{Bson, Document, doc};
@@ -25,6 +26,11 @@ use crate::{CAREGIVERS, IDENTIFIERS, PARENTS};
 /// A claim whose holder has no account is only taken over once it is this old: a younger one
 /// may belong to a registration that has claimed but not yet inserted its account.
 pub const STALE_CLAIM_GRACE: TimeDelta = TimeDelta::minutes(10);
+
+/// A claim whose holder exists but uses other identifiers is taken over once it is this old: an
+/// update claims right before it writes, so an older one was left by an update that failed or
+/// gave up after concurrent changes.
+pub const UNUSED_CLAIM_GRACE: TimeDelta = TimeDelta::minutes(2);
 
 /// How often a claim is retried when the holder of an identifier vanished between the refused
 /// insert and the lookup of the holder (it was released concurrently, or was stale and removed).
@@ -53,8 +59,20 @@ async fn claim_of(coll: &Collection<Document>, identifier: &str) -> Result<Optio
         .map_err(ctx("reading the holder of a login identifier"))
 }
 
-/// `true` if a parent or caregiver with id `user_id` exists (`_id` as ObjectId or legacy string).
-async fn account_exists(db: &Database, user_id: &str) -> Result<bool, RepoError> {
+/// What the holder of a claim makes of the claimed identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holder {
+    /// No parent or caregiver has the holder's id.
+    Missing,
+    /// The holder's account uses the identifier as its email or username.
+    Uses,
+    /// The holder exists but uses other identifiers: the claim is left over from an update that
+    /// failed or lost a concurrent race.
+    DoesNotUse,
+}
+
+/// Looks the holder `user_id` of a claim of `identifier` up (`_id` as ObjectId or legacy string).
+async fn holder_state(db: &Database, user_id: &str, identifier: &str) -> Result<Holder, RepoError> {
     let mut ids = vec![Bson::String(user_id.to_owned())];
     if let Ok(o) = bson::oid::ObjectId::parse_str(user_id) {
         ids.push(Bson::ObjectId(o));
@@ -63,28 +81,44 @@ async fn account_exists(db: &Database, user_id: &str) -> Result<bool, RepoError>
         let found = db
             .collection::<Document>(collection)
             .find_one(doc! { "_id": { "$in": ids.clone() } })
-            .projection(doc! { "_id": 1 })
+            .projection(doc! { "_id": 1, "email": 1, "username": 1 })
             .await
             .map_err(ctx("checking the holder of a login identifier"))?;
-        if found.is_some() {
-            return Ok(true);
+        if let Some(account) = found {
+            let email = opt_str(&account, "email").unwrap_or_default();
+            let username = opt_str(&account, "username").unwrap_or_else(|| email.clone());
+            let uses = domain::account::login_identifiers(&email, &username).iter().any(|i| i == identifier);
+            return Ok(if uses { Holder::Uses } else { Holder::DoesNotUse });
         }
     }
-    Ok(false)
+    Ok(Holder::Missing)
 }
 
-/// `true` if a claim made at `created_at` is past the grace period at `now`. A claim without a
+/// `true` if a claim made at `created_at` is at least `grace` old at `now`. A claim without a
 /// (readable) date was not written by this service's registration and counts as old.
-fn past_grace(created_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
-    created_at.is_none_or(|t| now - t >= STALE_CLAIM_GRACE)
+fn past_grace(created_at: Option<DateTime<Utc>>, now: DateTime<Utc>, grace: TimeDelta) -> bool {
+    created_at.is_none_or(|t| now - t >= grace)
 }
 
-/// Removes `claim` if its holder has no account and it is past the grace period; `true` if it
-/// is gone (removed here or concurrently). The delete is conditioned on the claim as read, so a
-/// claim made anew in the meantime is never removed.
-async fn remove_if_stale(db: &Database, coll: &Collection<Document>, claim: &Document) -> Result<bool, RepoError> {
+/// Removes `claim` if it is stale: its holder has no account and it is past
+/// [`STALE_CLAIM_GRACE`], or its holder uses other identifiers and it is past
+/// [`UNUSED_CLAIM_GRACE`]. `true` if it is gone (removed here or concurrently). The delete is
+/// conditioned on the claim as read, so a claim made anew in the meantime is never removed.
+async fn remove_if_stale(
+    db: &Database,
+    coll: &Collection<Document>,
+    claim: &Document,
+    identifier: &str,
+) -> Result<bool, RepoError> {
     let holder = claim.get_str("userId").unwrap_or_default();
-    if !past_grace(opt_date(claim, "createdAt"), Utc::now()) || account_exists(db, holder).await? {
+    let created = opt_date(claim, "createdAt");
+    let now = Utc::now();
+    let stale = match holder_state(db, holder, identifier).await? {
+        Holder::Missing => past_grace(created, now, STALE_CLAIM_GRACE),
+        Holder::DoesNotUse => past_grace(created, now, UNUSED_CLAIM_GRACE),
+        Holder::Uses => false,
+    };
+    if !stale {
         return Ok(false);
     }
     let filter = doc! {
@@ -94,7 +128,7 @@ async fn remove_if_stale(db: &Database, coll: &Collection<Document>, claim: &Doc
     };
     let removed = coll.delete_one(filter).await.map_err(ctx("removing a stale login identifier claim"))?;
     if removed.deleted_count > 0 {
-        tracing::info!(holder_id = holder, "removed a stale login identifier claim of an account that does not exist");
+        tracing::info!(holder_id = holder, "removed a stale login identifier claim its holder does not use");
     }
     Ok(true)
 }
@@ -124,7 +158,7 @@ async fn claim_one(db: &Database, owner: &str, identifier: &str) -> Result<Claim
                         return Ok(Claimed::Before);
                     }
                     // A stale claim is gone now: try again.
-                    if !remove_if_stale(db, &coll, &claim).await? {
+                    if !remove_if_stale(db, &coll, &claim, identifier).await? {
                         return Ok(Claimed::By(holder));
                     }
                 }

@@ -169,15 +169,30 @@ async fn a_recent_claim_of_an_account_that_does_not_exist_yet_still_blocks() {
 }
 
 #[tokio::test]
-async fn an_old_claim_of_an_existing_account_still_blocks() {
+async fn a_claim_its_existing_holder_uses_always_blocks() {
     let db = TestDb::with_fixtures().await;
     let reg = db.store.identifiers();
-    // Jana (a parent) and Gül (a caregiver) exist.
-    insert_claim(&db, "alt@example.org", JANA, chrono::TimeDelta::days(30)).await;
-    insert_claim(&db, "altname", GUEL, chrono::TimeDelta::days(30)).await;
+    // Jana (a parent) and Gül (a caregiver) exist and use these identifiers.
+    insert_claim(&db, "jana.beispiel@example.org", JANA, chrono::TimeDelta::days(30)).await;
+    insert_claim(&db, "zwergenhoehle", GUEL, chrono::TimeDelta::days(30)).await;
 
-    expect_duplicate(reg.claim(&id(A), &strings(&["alt@example.org"])).await, "email");
-    expect_duplicate(reg.claim(&id(A), &strings(&["altname"])).await, "username");
-    assert_eq!(claims(&db).await.get("alt@example.org").map(String::as_str), Some(JANA));
-    assert_eq!(claims(&db).await.get("altname").map(String::as_str), Some(GUEL));
+    expect_duplicate(reg.claim(&id(A), &strings(&["jana.beispiel@example.org"])).await, "email");
+    expect_duplicate(reg.claim(&id(A), &strings(&["zwergenhoehle"])).await, "username");
+    assert_eq!(claims(&db).await.get("jana.beispiel@example.org").map(String::as_str), Some(JANA));
+    assert_eq!(claims(&db).await.get("zwergenhoehle").map(String::as_str), Some(GUEL));
+}
+
+#[tokio::test]
+async fn a_claim_left_by_a_failed_update_is_taken_over_once_it_is_old_enough() {
+    let db = TestDb::with_fixtures().await;
+    let reg = db.store.identifiers();
+    // Jana and Gül exist but use other identifiers: these claims were left by updates that failed.
+    insert_claim(&db, "alt@example.org", JANA, chrono::TimeDelta::minutes(3)).await;
+    insert_claim(&db, "gerade-eben", GUEL, chrono::TimeDelta::seconds(20)).await;
+
+    reg.claim(&id(A), &strings(&["alt@example.org"])).await.unwrap();
+    assert_eq!(claims(&db).await.get("alt@example.org").map(String::as_str), Some(A));
+    // A young one may belong to an update that is about to write: it still blocks.
+    expect_duplicate(reg.claim(&id(A), &strings(&["gerade-eben"])).await, "username");
+    assert_eq!(claims(&db).await.get("gerade-eben").map(String::as_str), Some(GUEL));
 }
