@@ -113,6 +113,16 @@ fn heif_kind(bytes: &[u8]) -> Option<DetectedType> {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    /// The entries of a Word file whose detection by `infer` (3rd/4th entry) fails.
+    pub(crate) const DOCX_WITH_THE_DOCUMENT_FIFTH: &[&str] = &[
+        "[Content_Types].xml",
+        "_rels/.rels",
+        "docProps/app.xml",
+        "docProps/core.xml",
+        "word/document.xml",
+        "word/styles.xml",
+    ];
+
     use std::io::Write as _;
 
     use zip::write::SimpleFileOptions;
@@ -162,14 +172,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_docx_with_the_document_as_fifth_entry_is_a_docx() {
-        let docx = zip_with(&[
-            "[Content_Types].xml",
-            "_rels/.rels",
-            "docProps/app.xml",
-            "docProps/core.xml",
-            "word/document.xml",
-            "word/styles.xml",
-        ]);
+        let docx = zip_with(DOCX_WITH_THE_DOCUMENT_FIFTH);
         assert_eq!(infer::get(&docx).map(|t| t.mime_type()), Some(ZIP.mime_type), "infer alone misses it");
         assert_eq!(detect(&docx), Some(DOCX));
     }

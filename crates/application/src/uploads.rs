@@ -232,14 +232,7 @@ pub(crate) mod tests {
     #[test]
     fn office_documents_in_any_entry_order_are_stored_with_their_type_as_documents_only() {
         let p = UploadPolicy::default();
-        let docx = zip_with(&[
-            "[Content_Types].xml",
-            "_rels/.rels",
-            "docProps/app.xml",
-            "docProps/core.xml",
-            "word/document.xml",
-            "word/styles.xml",
-        ]);
+        let docx = zip_with(crate::content_type::tests::DOCX_WITH_THE_DOCUMENT_FIFTH);
         let d = decode(&p, UploadKind::Document, &b64(&docx)).expect("docx");
         assert_eq!(d.accepted.extension, "docx");
         assert_eq!(d.accepted.mime_type, "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
