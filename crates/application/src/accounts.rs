@@ -132,18 +132,24 @@ impl AccountService {
             self.burn_time(password).await;
             return Err(LoginError::InvalidCredentials);
         }
-        let account = match self.parents.find_by_login(identifier).await? {
-            Some(p) => Some(Account::Parent(p)),
-            None => self.caregivers.find_by_login(identifier).await?.map(Account::Caregiver),
-        };
-        let Some(account) = account else {
+        // Legacy data may hold a parent and a caregiver whose identifiers differ only in case
+        // ("tom" and "Tom"): the password decides which of them is logging in.
+        let mut candidates: Vec<Account> = Vec::with_capacity(2);
+        candidates.extend(self.parents.find_by_login(identifier).await?.map(Account::Parent));
+        candidates.extend(self.caregivers.find_by_login(identifier).await?.map(Account::Caregiver));
+        if candidates.is_empty() {
             self.burn_time(password).await;
             return Err(LoginError::InvalidCredentials);
-        };
-        if !self.hasher.verify(password, account.password()).await.map_err(LoginError::Unknown)? {
-            tracing::info!(user_id = %account.id(), "login refused: wrong password");
-            return Err(LoginError::InvalidCredentials);
         }
+        let mut found = None;
+        for candidate in candidates {
+            if self.hasher.verify(password, candidate.password()).await.map_err(LoginError::Unknown)? {
+                found = Some(candidate);
+                break;
+            }
+            tracing::info!(user_id = %candidate.id(), "login refused: wrong password");
+        }
+        let Some(account) = found else { return Err(LoginError::InvalidCredentials) };
         if matches!(account.password(), PasswordHash::LegacyPlain(_)) {
             let hash = self.hasher.hash(password).await.map_err(LoginError::Unknown)?;
             match &account {
@@ -269,9 +275,36 @@ pub(crate) mod tests {
         let mut h = MockPasswordHasher::new();
         h.expect_verify().returning(|plain, stored| Ok(stored.stored() == plain));
         h.expect_hash().returning(|_| Ok(PasswordHash::Bcrypt("$hash".into())));
-        let (account, token) = service(p, MockCaregiverRepository::new(), h).login("tomalt", "klartext").await.unwrap();
+        let mut c = MockCaregiverRepository::new();
+        c.expect_find_by_login().returning(|_| Ok(None));
+        let (account, token) = service(p, c, h).login("tomalt", "klartext").await.unwrap();
         assert_eq!(account.role(), Role::Parent);
         assert_eq!(token, "token-for-65a1b2c3d4e5f60718293a02");
+    }
+
+    #[tokio::test]
+    async fn the_password_tells_a_parent_and_a_caregiver_with_look_alike_identifiers_apart() {
+        // Legacy data: parent "tom" and caregiver "Tom" both match "Tom" ignoring case.
+        let mut p = MockParentRepository::new();
+        p.expect_find_by_login().returning(|_| {
+            let mut parent = parent("65a1b2c3d4e5f60718293a02");
+            parent.password = PasswordHash::Bcrypt("eltern-passwort".into());
+            Ok(Some(parent))
+        });
+        let mut c = MockCaregiverRepository::new();
+        c.expect_find_by_login().returning(|_| {
+            let mut caregiver = crate::caregivers::tests::caregiver("65a1b2c3d4e5f60718293b01", 1);
+            caregiver.password = PasswordHash::Bcrypt("tagespflege-passwort".into());
+            Ok(Some(caregiver))
+        });
+        let mut h = MockPasswordHasher::new();
+        h.expect_verify().returning(|plain, stored| Ok(stored.stored() == plain));
+        let s = service(p, c, h);
+        let (account, _) = s.login("Tom", "tagespflege-passwort").await.unwrap();
+        assert_eq!(account.role(), Role::Caregiver);
+        let (account, _) = s.login("Tom", "eltern-passwort").await.unwrap();
+        assert_eq!(account.role(), Role::Parent);
+        assert!(matches!(s.login("Tom", "falsch").await, Err(LoginError::InvalidCredentials)));
     }
 
     #[tokio::test]

@@ -548,7 +548,9 @@ impl CaregiverService {
             match self.try_update(&id, changes.clone(), file_changes.clone(), password.clone(), &mut claimed).await {
                 Err(ProfileError::Conflict) => {
                     tracing::info!(attempt, "caregiver changed concurrently during an update");
-                    pause_before_retry(attempt).await;
+                    if attempt < MAX_UPDATE_ATTEMPTS {
+                        pause_before_retry(attempt).await;
+                    }
                 }
                 done => return done,
             }
@@ -701,7 +703,7 @@ fn loose_key(text: &str) -> Option<String> {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(crate) mod tests {
     use domain::caregiver::CaregiverDetails;
     use domain::{AuthClaims, PasswordHash, Patch, Role, StorageMode, UploadPolicy};
     use ports::{
@@ -726,7 +728,7 @@ mod tests {
         }
     }
 
-    fn caregiver(id: &str, spots: i64) -> Caregiver {
+    pub(crate) fn caregiver(id: &str, spots: i64) -> Caregiver {
         let mut c = Caregiver {
             id: UserId::parse(id).unwrap(),
             email: "s@example.org".into(),

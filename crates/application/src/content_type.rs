@@ -56,10 +56,29 @@ pub fn detect(bytes: &[u8]) -> Option<DetectedType> {
     })
 }
 
+/// The most entries a ZIP may list to be looked at as an Office file.
+const MAX_ZIP_ENTRIES: u16 = 10_000;
+
+/// The entry count in a ZIP's end-of-central-directory record (`None` without one). A ZIP64
+/// archive says `0xFFFF` here, which is over the limit as well.
+fn zip_entry_count(bytes: &[u8]) -> Option<u16> {
+    const EOCD: &[u8] = b"PK\x05\x06";
+    // The record (22 bytes) ends the file, after a comment of at most 65,535 bytes.
+    let from = bytes.len().saturating_sub(22 + 65_535);
+    let at = bytes[from..].windows(EOCD.len()).rposition(|w| w == EOCD)? + from;
+    let count = bytes.get(at + 10..at + 12)?;
+    Some(u16::from_le_bytes([count[0], count[1]]))
+}
+
 /// The Office Open XML kind of a ZIP archive by its entry names: it needs `[Content_Types].xml`
 /// and exactly one of the `word/`, `xl/`, `ppt/` folders; `None` if it has not, or if the archive's
 /// listing cannot be read.
 fn ooxml_kind(bytes: &[u8]) -> Option<DetectedType> {
+    // Reading the listing costs memory per entry: a 25 MiB upload (anonymous, at registration)
+    // could list half a million. Office files have a few dozen to a few thousand.
+    if zip_entry_count(bytes).is_none_or(|n| n > MAX_ZIP_ENTRIES) {
+        return None;
+    }
     // Only the central directory is read; no entry is decompressed.
     let archive = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
     let mut content_types = false;
@@ -168,6 +187,19 @@ pub(crate) mod tests {
 
     fn ext(bytes: &[u8]) -> Option<&'static str> {
         detect(bytes).map(|t| t.extension)
+    }
+
+    #[test]
+    fn a_zip_listing_more_entries_than_any_office_file_is_not_read_as_one() {
+        let names: Vec<String> = ["[Content_Types].xml".to_owned()]
+            .into_iter()
+            .chain((0..=usize::from(MAX_ZIP_ENTRIES)).map(|i| format!("word/{i}.xml")))
+            .collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let huge = zip_with(&refs);
+        assert_eq!(zip_entry_count(&huge), Some(MAX_ZIP_ENTRIES + 2));
+        assert_eq!(ooxml_kind(&huge), None);
+        assert_eq!(ooxml_kind(&zip_with(DOCX_WITH_THE_DOCUMENT_FIFTH)), Some(DOCX));
     }
 
     #[test]

@@ -178,7 +178,9 @@ impl ParentService {
             match self.try_update(&id, changes.clone(), image.clone(), password.clone(), &mut claimed).await {
                 Err(ProfileError::Conflict) => {
                     tracing::info!(attempt, "parent changed concurrently during an update");
-                    pause_before_retry(attempt).await;
+                    if attempt < MAX_UPDATE_ATTEMPTS {
+                        pause_before_retry(attempt).await;
+                    }
                 }
                 done => return done,
             }

@@ -253,7 +253,6 @@ pub fn refuse_blank(fields: &[(&'static str, bool)]) -> Result<(), FieldError> {
     }
 }
 
-/// Normalises a new email of a PATCH.
 /// The `name` after a PATCH: an explicit `name` wins; otherwise, when first or last name were
 /// sent, `name` follows them (first + last), and is cleared with them only if it was derived from
 /// them before: a legacy display name the apps never split into first and last name survives
@@ -275,6 +274,7 @@ pub(crate) fn patched_name(
     }
 }
 
+/// Normalises a new email of a PATCH.
 pub(crate) fn patched_email(p: Patch<String>) -> Result<Patch<String>, FieldError> {
     match p {
         Patch::Set(e) => normalize_email(&e).map(Patch::Set).map_err(|_| FieldError::Invalid("email")),

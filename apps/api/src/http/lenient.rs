@@ -175,9 +175,11 @@ pub fn date_of(v: &Value) -> Option<DateTime<Utc>> {
     parse_date(v).filter(|d| (1900..=2100).contains(&d.year()))
 }
 
-/// Like [`date_of`], for dates that cannot lie in the future (a birth date, a start of work).
+/// Like [`date_of`], for dates that cannot lie in the future (a birth date, a start of work). A
+/// day of slack: `YYYY-MM-DD` reads as midnight UTC, and German midnight comes an hour or two
+/// earlier, so "today" must not count as the future.
 pub fn past_date_of(v: &Value, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    date_of(v).filter(|d| *d <= now)
+    date_of(v).filter(|d| *d <= now + chrono::TimeDelta::days(1))
 }
 
 fn parse_date(v: &Value) -> Option<DateTime<Utc>> {

@@ -25,11 +25,11 @@ pub(crate) fn missing_profile_path() -> Document {
     doc! { "profilePath": { "$in": [Bson::Null, ""] } }
 }
 
-/// The values a postal code may be stored as: the text and, for all-digit input, the number
-/// legacy documents hold (`50667` as Int32 or Int64; a lost leading zero included).
+/// The values a postal code may be stored as: the text and, for a five-digit code, the number
+/// legacy documents hold (`50667` as Int32 or Int64; `01067` as `1067`, its lost leading zero).
 pub(crate) fn postal_code_values(postal_code: &str) -> Document {
     let mut values = vec![Bson::String(postal_code.to_owned())];
-    let digits = !postal_code.is_empty() && postal_code.bytes().all(|b| b.is_ascii_digit());
+    let digits = postal_code.len() == 5 && postal_code.bytes().all(|b| b.is_ascii_digit());
     if let Some(n) = digits.then(|| postal_code.parse::<i64>().ok()).flatten() {
         if let Ok(small) = i32::try_from(n) {
             values.push(Bson::Int32(small));

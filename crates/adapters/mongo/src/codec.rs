@@ -541,7 +541,8 @@ pub(crate) fn caregiver_from_doc(doc: &Document) -> Option<Caregiver> {
 
 /// Every field of a caregiver the service knows, as `$set`/`$unset` parts. `age` (whole years
 /// on `today`) is derived from `birthDate` for the legacy backend, which reads it instead of the
-/// birth date; without a birth date it is removed, so it can never go stale.
+/// birth date; it is right as of the last write (a birthday since then is not reflected) and
+/// removed without a birth date.
 pub(crate) fn caregiver_changes(cg: &Caregiver, today: NaiveDate) -> Changes {
     let mut c = Changes::default();
     let d = &cg.details;

@@ -16,7 +16,9 @@ pub(crate) fn repo_error(e: Error, context: &'static str) -> RepoError {
     if is_unavailable(&e) {
         return RepoError::Unavailable(anyhow::Error::new(e).context(context));
     }
-    RepoError::Other(anyhow::Error::new(e).context(context))
+    // Logged with a 500: the driver's message text may quote stored values (user data), so only
+    // its kind and code go on.
+    RepoError::Other(anyhow::anyhow!(describe(&e)).context(context))
 }
 
 /// The closure form of [`repo_error`], for `map_err`.

@@ -155,6 +155,14 @@ async fn claim_one(db: &Database, owner: &str, identifier: &str) -> Result<Claim
                 if let Some(claim) = claim_of(&coll, identifier).await? {
                     let holder = claim.get_str("userId").unwrap_or_default().to_owned();
                     if holder == owner {
+                        // Renewed: an old claim the owner is about to use again must not look
+                        // left over to another instance (see `UNUSED_CLAIM_GRACE`).
+                        coll.update_one(
+                            doc! { "_id": identifier, "userId": owner },
+                            doc! { "$set": { "createdAt": date(Utc::now()) } },
+                        )
+                        .await
+                        .map_err(ctx("renewing a login identifier claim"))?;
                         return Ok(Claimed::Before);
                     }
                     // A stale claim is gone now: try again.

@@ -216,6 +216,12 @@ impl Preparation {
         }
         let mut left = Vec::new();
         for mut backfill in std::mem::take(&mut self.backfills) {
+            if backfill.kind == BackfillKind::ProfilePaths
+                && self.given_up.iter().any(|p| (p.collection, p.index.as_str()) == PROFILE_PATH_INDEX)
+            {
+                tracing::error!("profile paths are not backfilled: their unique index could not be built");
+                continue;
+            }
             if backfill.kind == BackfillKind::ProfilePaths && self.index_pending(PROFILE_PATH_INDEX) {
                 // Without the unique index two instances could give out the same path.
                 left.push(backfill);

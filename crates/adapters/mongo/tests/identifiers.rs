@@ -196,3 +196,14 @@ async fn a_claim_left_by_a_failed_update_is_taken_over_once_it_is_old_enough() {
     expect_duplicate(reg.claim(&id(A), &strings(&["gerade-eben"])).await, "username");
     assert_eq!(claims(&db).await.get("gerade-eben").map(String::as_str), Some(GUEL));
 }
+
+#[tokio::test]
+async fn an_old_claim_its_holder_claims_again_is_renewed_and_no_longer_taken_over() {
+    let db = TestDb::with_fixtures().await;
+    let reg = db.store.identifiers();
+    // Jana left a claim she does not use; now an update of hers wants it again.
+    insert_claim(&db, "wieder-da", JANA, chrono::TimeDelta::minutes(30)).await;
+    reg.claim(&id(JANA), &strings(&["wieder-da"])).await.unwrap();
+    expect_duplicate(reg.claim(&id(A), &strings(&["wieder-da"])).await, "username");
+    assert_eq!(claims(&db).await.get("wieder-da").map(String::as_str), Some(JANA));
+}

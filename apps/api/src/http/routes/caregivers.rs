@@ -9,12 +9,12 @@ use serde_json::{Value, json};
 use crate::http::auth::{AuthUser, MaybeUser};
 use crate::http::error::{ApiError, CAREGIVER, msg};
 use crate::http::lenient::{Form, check_scalar_fields};
-
-/// Fields every caregiver profile holds: text or numbers only.
-const REQUIRED_SCALARS: &[&str] = &["email", "phone", "address", "postalCode", "username"];
 use crate::http::routes::object;
 use crate::http::state::AppState;
 use crate::http::views::{Renderer, opaque};
+
+/// Fields every caregiver profile holds: text or numbers only.
+const REQUIRED_SCALARS: &[&str] = &["email", "phone", "address", "postalCode", "username"];
 
 /// Reads a registration form.
 pub fn registration(f: &Form<'_>) -> CaregiverRegistration {

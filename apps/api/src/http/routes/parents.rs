@@ -6,13 +6,13 @@ use domain::{ParentChanges, ParentRegistration, Patch};
 use crate::http::auth::{AuthUser, MaybeUser};
 use crate::http::error::{ApiError, PARENT, msg};
 use crate::http::lenient::{Form, check_scalar_fields};
-
-/// Fields every parent profile holds: text or numbers only.
-const REQUIRED_SCALARS: &[&str] = &["email", "phone", "postalCode", "username"];
 use crate::http::routes::object;
 use crate::http::state::AppState;
 use crate::http::views::Renderer;
 use application::{FileChange, Visibility};
+
+/// Fields every parent profile holds: text or numbers only.
+const REQUIRED_SCALARS: &[&str] = &["email", "phone", "postalCode", "username"];
 
 /// Reads a registration form.
 pub fn registration(f: &Form<'_>) -> ParentRegistration {
